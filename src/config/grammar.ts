@@ -43,7 +43,7 @@ export const imageReference = re(IMAGE_REFERENCE, 'an image reference with its r
 /** Runner tags in GitLab: no commas or spaces (GitLab splits the list on commas). */
 export const runnerTag = re(/^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,254}$/, 'a runner tag (letters, digits, _.:/-)');
 /** Free text that ends up in GitLab (description): printable, single line, no shell meta reaches a shell. */
-export const description = z.string().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, { message: 'must be one line of printable text' });
+export const description = z.string().min(1).max(200).refine((v) => ![...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), { message: 'must be one line of printable text' });
 /** A gitlab-runner / docker-machine / helper version. */
 export const version = re(/^\d+\.\d+\.\d+(-gitlab\.\d+)?$/, 'a version such as 18.5.0 or 0.16.2-gitlab.40');
 /** A cron expression for [[runners.machine.autoscaling]] periods (gitlab-runner's 7-field form). */
