@@ -1,0 +1,179 @@
+/**
+ * The composition root: the only place that constructs clients (Slack, AWS, GitLab, Redis) and
+ * wires them. `startBot` runs one bot replica: HTTP server, Bolt listeners, queue workers and the
+ * approval-expiry sweep; `stop` stops intake first, pauses running operations at their next safe
+ * point (checkpointed, back in the queue for any replica), closes workers, then connections.
+ */
+import { Gitlab } from '@gitbeaker/rest';
+import type { Logger } from 'pino';
+import type { Env } from './config/env';
+import type { FleetConfig } from './config/fleet-schema';
+import { createFleetSource, type FleetSource } from './config/fleet-source';
+import { createAwsClientFactory, type AwsClientFactory } from './adapters/aws/clients';
+import { GITLAB_CLIENT_OPTIONS, type GitlabClient } from './adapters/gitlab/client';
+import { createSlackApp } from './adapters/slack/app';
+import { ChannelPacer } from './adapters/slack/channel-pacer';
+import { registerActions } from './adapters/slack/listeners/actions';
+import { registerCommand } from './adapters/slack/listeners/command';
+import { OperationThreads } from './adapters/slack/operation-threads';
+import { createUserGroupResolver } from './adapters/slack/usergroups';
+import { createWebClient, type SlackClientSettings, slackClientOptions } from './adapters/slack/web-client';
+import { createHttpServer, type HealthResult } from './http/server';
+import { createMetrics } from './metrics';
+import { OperationRegistry } from './operations/framework/registry';
+import { createOperationProcessor, SHUTDOWN } from './operations/framework/runner';
+import { historyAnswer } from './operations/history';
+import { OperationService } from './operations/service';
+import { statusAnswer } from './operations/status-answer';
+import { createCancelBus } from './queue/cancel-bus';
+import { DEFAULT_QUEUE_SETTINGS, OperationQueues, type QueueSettings } from './queue/operation-queues';
+import { AuditLog } from './store/audit-log';
+import { OperationStore } from './store/operation-store';
+import { createRedisFactory } from './store/redis';
+
+export interface BotOptions {
+  env: Env;
+  fleet: FleetConfig;
+  log: Logger;
+  /** Registers the changing operations this build offers. */
+  register?: (registry: OperationRegistry, clients: { aws: AwsClientFactory; gitlab: GitlabClient | undefined }) => void;
+  /** Tests: tighter timings. */
+  queueSettings?: QueueSettings;
+  pacerIntervalMs?: number;
+  slackRetryConfig?: SlackClientSettings['retryConfig'];
+  expirySweepMs?: number;
+  aws?: AwsClientFactory;
+}
+
+export interface Bot {
+  port: number;
+  registry: OperationRegistry;
+  stop(): Promise<void>;
+}
+
+export async function startBot(opts: BotOptions): Promise<Bot> {
+  const { env, log } = opts;
+  const fleet: FleetSource = createFleetSource(env.RUNNER_OPS_CONFIG, opts.fleet, log);
+  const envNames = Object.keys(opts.fleet.environments);
+  const prefix = env.REDIS_PREFIX;
+
+  const redis = createRedisFactory(env.REDIS_URL);
+  const producer = redis.producer('producer');
+  await waitForRedis(producer, log);
+
+  const metrics = createMetrics(async () => Promise.all(envNames.map(async (e) => ({ env: e, ...(await queues.depth(e)) }))));
+  const slackSettings: SlackClientSettings = { apiUrl: env.SLACK_API_URL, logger: log, ...(opts.slackRetryConfig === undefined ? {} : { retryConfig: opts.slackRetryConfig }) };
+  const client = createWebClient(env.SLACK_BOT_TOKEN, slackSettings);
+  const pacer = new ChannelPacer({ intervalMs: opts.pacerIntervalMs ?? 1_000 });
+  const threads = new OperationThreads(client, pacer, log, (method) => metrics.slackApiErrors.inc({ method }));
+  const aws = opts.aws ?? createAwsClientFactory();
+  const gitlab: GitlabClient | undefined = env.GITLAB_TOKEN === undefined
+    ? undefined
+    : new Gitlab({ host: env.GITLAB_URL, token: env.GITLAB_TOKEN, ...GITLAB_CLIENT_OPTIONS });
+
+  const store = new OperationStore(producer, prefix);
+  const audit = new AuditLog(producer, prefix);
+  const queues = new OperationQueues(producer, () => redis.worker('bullmq-worker'), prefix, opts.queueSettings ?? DEFAULT_QUEUE_SETTINGS);
+  await queues.init(envNames);
+  const registry = new OperationRegistry();
+  opts.register?.(registry, { aws, gitlab });
+
+  const cancelBus = await createCancelBus(producer, redis.worker('cancel-subscriber'), prefix, (id) => { queues.cancelLocal(id, 'cancelled'); });
+  const service = new OperationService({
+    store, audit, queues, registry, fleet, threads, log,
+    userGroups: createUserGroupResolver(client, producer, prefix),
+    publishCancel: (id) => cancelBus.publish(id),
+  });
+
+  const processor = createOperationProcessor({
+    store, audit, registry, fleet, log,
+    thread: (op) => threads.forOperation(op),
+    onFinished: (verb, outcome, seconds) => {
+      metrics.operations.inc({ verb, outcome });
+      metrics.operationDuration.observe({ verb }, seconds);
+    },
+  });
+  queues.startWorkers(envNames, async (job, token, signal) => {
+    try {
+      return await processor(job, token, signal);
+    } finally {
+      await threads.release(job.data.operationId).catch(() => undefined);
+    }
+  });
+
+  const slack = createSlackApp({
+    botToken: env.SLACK_BOT_TOKEN,
+    ...(env.SLACK_SIGNING_SECRET === undefined ? {} : { signingSecret: env.SLACK_SIGNING_SECRET }),
+    ...(env.SLACK_APP_TOKEN === undefined ? {} : { appToken: env.SLACK_APP_TOKEN }),
+    clientOptions: slackClientOptions(slackSettings),
+    log,
+  });
+  registerCommand(slack.app, {
+    fleet, service, metrics, log,
+    status: (envName) => statusAnswer({ fleet, aws, gitlab, store, log }, envName),
+    history: (envName) => historyAnswer(audit, envName),
+  });
+  registerActions(slack.app, { service, log });
+  slack.app.error(async (err) => { log.error({ err: err.message }, 'bolt listener error'); });
+
+  const http = createHttpServer({
+    port: env.PORT,
+    ...(slack.httpListener === undefined ? {} : { slack: slack.httpListener }),
+    registry: metrics.registry,
+    health: async (): Promise<HealthResult> => {
+      try {
+        await withTimeout(producer.ping(), 1_000);
+        return { ok: true, details: { redis: 'ok', mode: env.SLACK_APP_TOKEN === undefined ? 'http' : 'socket' } };
+      } catch (err) {
+        return { ok: false, details: { reason: `redis: ${err instanceof Error ? err.message : 'not answering'}` } };
+      }
+    },
+  });
+  const port = await http.listen();
+  await slack.start();
+
+  const sweep = setInterval(() => {
+    service.expireStale().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'expiry sweep failed'));
+  }, opts.expirySweepMs ?? 30_000);
+  sweep.unref();
+
+  log.info({ port, environments: envNames, mode: env.SLACK_APP_TOKEN === undefined ? 'http' : 'socket' }, 'runner-ops started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(sweep);
+      await http.close();
+      await slack.stop();
+      queues.cancelAllLocal(SHUTDOWN);
+      await queues.close();
+      await threads.flushAll().catch(() => undefined);
+      await cancelBus.close();
+      await redis.closeAll();
+      log.info('runner-ops stopped');
+    })();
+    return stopping;
+  };
+  return { port, registry, stop };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); });
+  });
+}
+
+async function waitForRedis(redis: import('ioredis').Redis, log: Logger, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await withTimeout(redis.ping(), 2_000);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`Redis does not answer at REDIS_URL (${err instanceof Error ? err.message : String(err)})`);
+      log.warn('waiting for Redis');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}

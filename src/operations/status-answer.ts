@@ -1,0 +1,37 @@
+/**
+ * `status <env>`: read-only, no approval, answered ephemerally. Every source (EC2, SSM, GitLab,
+ * open operations, Spot events) is asked in parallel and bounded; a failing source is named in
+ * the answer instead of failing it.
+ */
+import type { Logger } from 'pino';
+import type { AwsClientFactory } from '../adapters/aws/clients';
+import type { GitlabClient } from '../adapters/gitlab/client';
+import type { FleetSource } from '../config/fleet-source';
+import { RunnerOpsError } from '../domain/errors';
+import type { OperationStore } from '../store/operation-store';
+import type { Answer } from './service';
+import { gatherStatus, renderStatusBlocks } from './status';
+
+export interface StatusDeps {
+  fleet: FleetSource;
+  aws: AwsClientFactory;
+  gitlab: GitlabClient | undefined;
+  store: OperationStore;
+  log: Logger;
+}
+
+export async function statusAnswer(deps: StatusDeps, envName: string): Promise<Answer> {
+  const env = deps.fleet().environments[envName];
+  if (env === undefined) throw new RunnerOpsError('not_found', `there is no environment \`${envName}\``);
+  const report = await gatherStatus({
+    aws: deps.aws.forEnvironment(env),
+    gitlab: deps.gitlab,
+    now: () => new Date(),
+    openOperations: async () => (await deps.store.listOpen(envName)).map((op) => ({
+      id: op.id, verb: op.verb, state: op.state, requester: op.requesterId, createdAt: new Date(op.createdAt),
+    })),
+    // Spot alerts arrive with the alerts capability; until then there is nothing to show.
+    recentSpotEvents: async () => [],
+  }, envName, env);
+  return renderStatusBlocks(report);
+}
