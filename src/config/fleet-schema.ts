@@ -83,11 +83,26 @@ const ecrSchema = z.strictObject({
   }
 });
 
+/**
+ * Version overrides. The file accepts any well-formed version, so a fleet file written for
+ * another build still loads; rendering an artifact (render, bootstrap) refuses a downloaded
+ * binary whose published sha256 this build does not pin (src/fleet/versions.ts), naming the path.
+ */
+
 const versionsSchema = z.strictObject({
-  gitlabRunner: g.version.optional(),
+  // From 17.7 the package depends on gitlab-runner-helper-images of the same version, which the
+  // bootstrap pins alongside it.
+  gitlabRunner: g.version.refine((v) => /^\d+\.\d+\.\d+$/.test(v) && (([maj = 0, min = 0]) => maj > 17 || (maj === 17 && min >= 7))(v.split('.').map(Number)), { message: 'must be a gitlab-runner release 17.7.0 or later, such as 18.5.0' }).optional(),
   dockerMachine: g.version.optional(),
   ecrCredentialHelper: g.version.optional(),
 });
+
+function stringLeaves(value: unknown, path: (string | number)[] = []): [(string | number)[], string][] {
+  if (typeof value === 'string') return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((v, i) => stringLeaves(v, [...path, i]));
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => stringLeaves(v, [...path, k]));
+  return [];
+}
 
 export const environmentSchema = z.strictObject({
   region: g.region,
@@ -102,6 +117,10 @@ export const environmentSchema = z.strictObject({
   ssm: z.strictObject({ outputBucket: g.s3BucketName.optional() }).prefault({}),
   versions: versionsSchema.prefault({}),
 }).superRefine((v, ctx) => {
+  // `@@` marks the placeholders the manager fills in config.toml (src/fleet/placeholders.ts).
+  for (const [path, text] of stringLeaves(v)) {
+    if (text.includes('@@')) ctx.addIssue({ code: 'custom', path, message: 'must not contain @@' });
+  }
   if (v.approval.required && v.approval.approvers.length === 0 && v.approval.approverGroups.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['approval', 'approvers'], message: 'approval is required but no approvers or approverGroups are listed' });
   }
