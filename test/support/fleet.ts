@@ -1,5 +1,5 @@
 /** A fleet file for tests: `prod` needs approval (U0CAROL, group S0SRE), `stage` does not. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFleet } from '../../src/config/load';
@@ -45,10 +45,20 @@ export function testFleetYaml(opts: { expiresAfterMinutes?: number; prodExtra?: 
 `, opts.prodExtra ?? '')}${envBlock('stage', '    approval: { required: false, approvers: [U0CAROL] }\n')}`;
 }
 
-export function writeTestFleet(yaml = testFleetYaml()): { path: string; dir: string } {
+const made: string[] = [];
+
+/** Writes a fleet file to a fresh temp dir (removed by removeTestFleets). Validates it unless told not to. */
+export function writeTestFleet(yaml = testFleetYaml(), opts: { validate?: boolean } = {}): { path: string; dir: string } {
+  if (opts.validate !== false) parseFleet(yaml); // fail early if the test fleet itself is wrong
   const dir = mkdtempSync(join(tmpdir(), 'runner-ops-fleet-'));
+  made.push(dir);
   const path = join(dir, 'runner-ops.yml');
   writeFileSync(path, yaml);
-  parseFleet(yaml); // fail early if the test fleet itself is wrong
   return { path, dir };
 }
+
+export function removeTestFleets(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+afterAll(() => { removeTestFleets(); });

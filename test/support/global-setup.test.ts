@@ -53,9 +53,7 @@ describe('jest global setup', () => {
     try {
       process.env.REDIS_URL = await closedUrl();
       process.env.PATH = emptyDir;
-      const started = Date.now();
       await expect(globalSetup()).rejects.toThrow(/docker compose up -d redis.*redis-server/s);
-      expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       rmSync(emptyDir, { recursive: true, force: true });
     }
