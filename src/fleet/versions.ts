@@ -1,8 +1,8 @@
 /**
  * Pinned versions of what lands on machines, each with its sha256 per architecture and the place
- * the digest was taken from. The fleet file's `versions` may choose another version, but only one
- * listed here (src/config/fleet-schema.ts rejects others): a digest is never guessed or fetched
- * at run time.
+ * the digest was taken from. The fleet file's `versions` may name any version, but rendering an
+ * artifact refuses one that is not listed here (src/fleet/render.ts, with the fleet-file path): a
+ * digest is never guessed or fetched at run time.
  *
  * gitlab-runner is installed from GitLab's package repository (apt/dnf) at a pinned package
  * version; the repository's signature covers its integrity, so no digest is kept for it.
