@@ -9,10 +9,11 @@ import { z } from 'zod';
 import { userMessage } from '../../../domain/errors';
 import { isOperationId } from '../../../domain/operation-id';
 import type { OperationService } from '../../../operations/service';
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from '../root-message';
 import { failureAnswer } from './command';
 
-export const APPROVE_ACTION = 'runner_approve';
-export const REJECT_ACTION = 'runner_reject';
+const APPROVE_ACTION = APPROVE_ACTION_ID;
+const REJECT_ACTION = REJECT_ACTION_ID;
 /** Buttons whose capabilities arrive with later issues: acknowledged, answered honestly. */
 const NOT_YET = ['runner_rotate_manager', 'runner_ack_alert', 'runner_retry_job', 'runner_remove_stale'] as const;
 
