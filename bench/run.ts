@@ -37,6 +37,10 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const WARMUP = 200;
 const COUNT = 2_000;
 const CONCURRENCY = 50;
+const ROUNDS = 4;
+const ROUND_WARMUP = 50;
+const UNLOADED_COUNT = 300;
+const AUDIT_SEED = 2_000;
 const QUEUE_WARMUP = 20;
 const QUEUE_COUNT = 300;
 
@@ -50,6 +54,37 @@ function ackResult(r: LoadResult): AckResult {
     ...summarize(r.latencies), errors: r.errors, statuses: r.statuses, wallMs: round(r.wallMs, 1),
     reqPerSec: round(r.latencies.length / (r.wallMs / 1000), 0), stoppedByDeadline: r.stoppedByDeadline,
   };
+}
+
+function mergeLoads(runs: readonly LoadResult[]): LoadResult {
+  const statuses: Record<string, number> = {};
+  for (const r of runs) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  return {
+    latencies: runs.flatMap((r) => r.latencies),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    statuses,
+    wallMs: runs.reduce((a, r) => a + r.wallMs, 0),
+    stoppedByDeadline: runs.some((r) => r.stoppedByDeadline),
+  };
+}
+
+/** Audit entries like the bot writes (requested → approved → started → succeeded per operation). */
+async function seedAudit(key: string, count: number): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
+  redis.on('error', () => undefined);
+  try {
+    const kinds = ['requested', 'approved', 'started', 'succeeded'] as const;
+    const pipe = redis.pipeline();
+    const t0 = Date.now() - count * 60_000;
+    for (let i = 0; i < count; i += 1) {
+      const op = `op-s${Math.floor(i / 4).toString(36).padStart(5, '0')}`;
+      const kind = kinds[i % 4] ?? 'requested';
+      pipe.xadd(key, '*', 'kind', kind, 'operationId', op, 'verb', 'bootstrap', 'env', 'prod', 'userId', kind === 'approved' ? 'U0CAROL' : 'U0ALICE', 'at', String(t0 + i * 60_000));
+    }
+    await pipe.exec();
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
 }
 
 function spec(url: string, text: string, responseUrlBase: string): LoadSpec {
@@ -131,15 +166,53 @@ async function main(): Promise<void> {
     await sleep(1_000);
     const rssIdle = rssMiB();
 
-    process.stderr.write('bench: ack latency, bare Bolt /runner (ack only)…\n');
-    const bareHelp = ackResult(await runLoad(spec(bare.url, 'help', fake.responseUrl('bare-'))));
-    process.stderr.write('bench: ack latency, bot /runner help…\n');
-    const botHelp = ackResult(await runLoad(spec(botUrl, 'help', fake.responseUrl('help-'))));
-    process.stderr.write('bench: ack latency, bot /runner history prod…\n');
-    const before = fake.counts.get('response_url') ?? 0;
-    const botHistory = ackResult(await runLoad(spec(botUrl, 'history prod', fake.responseUrl('hist-'))));
-    const expected = before + WARMUP + COUNT;
-    const responses = (await waitForCount(() => fake.counts.get('response_url') ?? 0, expected, 15_000)) - before;
+    // Warm-up: every target first (JIT, connections, Bolt's auth.test cache), then interleaved
+    // rounds so that no target is favoured by going later; after each history round the
+    // post-ack work (Redis read + response_url POST) is let finish before the next round.
+    const targets = [
+      { key: 'bare', url: bare.url, text: 'help' },
+      { key: 'help', url: botUrl, text: 'help' },
+      { key: 'history', url: botUrl, text: 'history prod' },
+    ] as const;
+    let sent = 0;
+    const responseUrlPosts = (): number => fake.counts.get('response_url') ?? 0;
+    const settle = async (): Promise<void> => { await waitForCount(responseUrlPosts, sent, 15_000); };
+    const load = async (t: (typeof targets)[number], warmup: number, count: number, concurrency: number): Promise<LoadResult> => {
+      const r = await runLoad({ ...spec(t.url, t.text, fake.responseUrl(`${t.key}-`)), warmup, count, concurrency });
+      if (t.key === 'history') { sent += warmup + count; await settle(); }
+      return r;
+    };
+    process.stderr.write(`bench: warm-up, ${WARMUP} requests per target…\n`);
+    for (const t of targets) await load(t, 0, WARMUP, CONCURRENCY);
+
+    process.stderr.write(`bench: ack latency, ${ROUNDS} interleaved rounds of ${COUNT / ROUNDS} per target at concurrency ${CONCURRENCY}…\n`);
+    const loaded = new Map<string, LoadResult[]>();
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const t of targets) {
+        const r = await load(t, ROUND_WARMUP, COUNT / ROUNDS, CONCURRENCY);
+        loaded.set(t.key, [...(loaded.get(t.key) ?? []), r]);
+      }
+    }
+    process.stderr.write(`bench: unloaded ack latency, ${UNLOADED_COUNT} per target at concurrency 1…\n`);
+    const unloaded = new Map<string, LoadResult>();
+    for (const t of targets) unloaded.set(t.key, await load(t, 20, UNLOADED_COUNT, 1));
+
+    const merged = (key: string): AckResult => ackResult(mergeLoads(loaded.get(key) ?? []));
+    const bareHelp = merged('bare');
+    const botHelp = merged('help');
+    const botHistory = merged('history');
+    const unloadedOf = (key: string): Summary => summarize(unloaded.get(key)?.latencies ?? []);
+    const responses = responseUrlPosts();
+
+    // The same history load against a full audit stream: history() reads the newest 2,000
+    // entries and parses each, after the ack but on the same event loop.
+    process.stderr.write(`bench: ack latency, bot /runner history prod with ${AUDIT_SEED} audit entries…\n`);
+    await seedAudit(`${base}:bot:audit`, AUDIT_SEED);
+    const seededRuns: LoadResult[] = [];
+    await load(targets[2], 0, WARMUP, CONCURRENCY);
+    for (let round = 0; round < ROUNDS; round += 1) seededRuns.push(await load(targets[2], ROUND_WARMUP, COUNT / ROUNDS, CONCURRENCY));
+    const botHistorySeeded = ackResult(mergeLoads(seededRuns));
+    const responsesTotal = responseUrlPosts();
 
     process.stderr.write('bench: enqueue → job start…\n');
     const qRaw = await benchQueue({ redisUrl: REDIS_URL, prefix: `${base}:qraw`, fleet, log, mode: 'raw', warmup: QUEUE_WARMUP, count: QUEUE_COUNT });
@@ -160,12 +233,16 @@ async function main(): Promise<void> {
     };
     const results = {
       ackLatencyMs: {
-        note: `per request, from just before http.request to the end of the answer; ${COUNT} measured after ${WARMUP} warm-up, ${CONCURRENCY} in flight, keep-alive, loopback, load from a worker thread`,
+        note: `per request, from just before http.request to the end of the answer; per target ${WARMUP} warm-up, then ${COUNT} measured in ${ROUNDS} interleaved rounds (each after ${ROUND_WARMUP} unmeasured), ${CONCURRENCY} in flight, keep-alive, loopback, load from a worker thread`,
         bareBolt: bareHelp,
         botHelp,
-        botHistory: { ...botHistory, responseUrlPostsReceived: responses, responseUrlPostsExpected: WARMUP + COUNT },
+        botHistory,
+        botHistoryAudit2000: botHistorySeeded,
+        responseUrlPosts: { afterEmptyHistoryRuns: responses, afterAllHistoryRuns: responsesTotal, expected: sent },
+        unloadedConcurrency1: { note: `${UNLOADED_COUNT} requests one at a time`, bareBolt: unloadedOf('bare'), botHelp: unloadedOf('help'), botHistory: unloadedOf('history') },
         ratioBotHelpToBare: { p50: round(botHelp.p50 / bareHelp.p50, 2), p99: round(botHelp.p99 / bareHelp.p99, 2) },
         ratioBotHistoryToBare: { p50: round(botHistory.p50 / bareHelp.p50, 2), p99: round(botHistory.p99 / bareHelp.p99, 2) },
+        ratioBotHistoryAudit2000ToBare: { p50: round(botHistorySeeded.p50 / bareHelp.p50, 2), p99: round(botHistorySeeded.p99 / bareHelp.p99, 2) },
       },
       enqueueToStartMs: {
         note: `OperationQueues.enqueue (DEFAULT_QUEUE_SETTINGS) → BullMQ Worker from startWorkers; ${QUEUE_COUNT} jobs one at a time after ${QUEUE_WARMUP} warm-up, each enqueued 5 ms after the previous completed`,
@@ -180,15 +257,23 @@ async function main(): Promise<void> {
     const rows: string[] = [];
     rows.push(`runner-ops bench — ${machine.cpus} × ${machine.cpuModel}, ${machine.totalMemGiB} GiB, node ${machine.node}`);
     rows.push('');
-    rows.push(`Ack latency (ms), ${COUNT} requests at concurrency ${CONCURRENCY} after ${WARMUP} warm-up`);
+    rows.push(`Ack latency (ms), ${COUNT} requests per target at concurrency ${CONCURRENCY} (${ROUNDS} interleaved rounds, after ${WARMUP} warm-up)`);
     rows.push('                              p50       p99       max   req/s  errors');
     const ackRow = (name: string, r: AckResult): string => `${name.padEnd(24)}${ms(r.p50)} ${ms(r.p99)} ${ms(r.max)} ${String(r.reqPerSec).padStart(7)} ${String(r.errors).padStart(7)}`;
     rows.push(ackRow('bare Bolt (ack only)', bareHelp));
     rows.push(ackRow('bot /runner help', botHelp));
     rows.push(ackRow('bot /runner history', botHistory));
-    rows.push(`ratio bot help / bare      p50 ${ratio(botHelp.p50, bareHelp.p50)}   p99 ${ratio(botHelp.p99, bareHelp.p99)}`);
-    rows.push(`ratio bot history / bare   p50 ${ratio(botHistory.p50, bareHelp.p50)}   p99 ${ratio(botHistory.p99, bareHelp.p99)}`);
-    rows.push(`history answers via response_url: ${responses} of ${WARMUP + COUNT}`);
+    rows.push(ackRow(`bot history, ${AUDIT_SEED} audit`, botHistorySeeded));
+    rows.push(`ratio bot help / bare            p50 ${ratio(botHelp.p50, bareHelp.p50)}   p99 ${ratio(botHelp.p99, bareHelp.p99)}`);
+    rows.push(`ratio bot history / bare         p50 ${ratio(botHistory.p50, bareHelp.p50)}   p99 ${ratio(botHistory.p99, bareHelp.p99)}`);
+    rows.push(`ratio bot history(2000) / bare   p50 ${ratio(botHistorySeeded.p50, bareHelp.p50)}   p99 ${ratio(botHistorySeeded.p99, bareHelp.p99)}`);
+    rows.push(`history answers via response_url: ${responsesTotal} of ${sent}`);
+    rows.push('');
+    rows.push(`Unloaded ack latency (ms), ${UNLOADED_COUNT} requests at concurrency 1`);
+    const uRow = (name: string, x: Summary): string => `${name.padEnd(24)}${ms(x.p50)} ${ms(x.p99)} ${ms(x.max)}`;
+    rows.push(uRow('bare Bolt (ack only)', unloadedOf('bare')));
+    rows.push(uRow('bot /runner help', unloadedOf('help')));
+    rows.push(uRow('bot /runner history', unloadedOf('history')));
     rows.push('');
     rows.push(`Enqueue → start (ms), ${QUEUE_COUNT} jobs one at a time`);
     rows.push('                                          p50       p99       max');
