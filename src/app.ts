@@ -133,7 +133,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
   await slack.start();
 
   const sweep = setInterval(() => {
-    service.expireStale().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'expiry sweep failed'));
+    service.sweep().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'housekeeping sweep failed'));
   }, opts.expirySweepMs ?? 30_000);
   sweep.unref();
 

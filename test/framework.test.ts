@@ -255,6 +255,27 @@ describe('operations framework', () => {
     expect(await settled(runner, id)).toBe('failed');
   });
 
+  it('re-queues an approved operation whose job went missing (crash between approval and enqueue)', async () => {
+    const runs: StepRun[] = [];
+    let clock = Date.now();
+    const r = await replica([scriptedOperation({ runs })]);
+    const answers = await r.service.request({ userId: 'U0ALICE', channelId: 'C0CMD', command: { verb: 'bootstrap', env: 'prod', dryRun: false } });
+    const id = /op-[0-9a-z]{6}/.exec(answers[0]?.text ?? '')?.[0] ?? '';
+    // The approval is recorded, but the process dies before the job is added.
+    expect((await r.store.transition(id, ['awaiting_approval'], 'queued', { deciderId: 'U0CAROL', decidedAt: clock })).ok).toBe(true);
+    expect(await r.queues.hasJob('prod', id)).toBe(false);
+    const sweeper = new OperationService({
+      store: r.store, audit: new AuditLog(r.redis.producer('sweep'), prefix), queues: r.queues, registry: new OperationRegistry(),
+      fleet: () => loadFleetFile(fleetPath), threads: new OperationThreads(new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl }), new ChannelPacer({ intervalMs: 1 }), log),
+      userGroups: { groupsOf: async () => [] }, publishCancel: async () => undefined, log, now: () => clock,
+    });
+    expect(await sweeper.sweep()).toEqual({ expired: 0, requeued: 0 });
+    clock += 11_000;
+    expect(await sweeper.sweep()).toEqual({ expired: 0, requeued: 1 });
+    await waitUntil(() => runs.filter((x) => x.op === id).length === 3, 10_000, 'the re-queued run');
+    expect(await settled(r, id)).toBe('succeeded');
+  });
+
   it('on shutdown puts a running operation back in the queue, and another replica resumes it', async () => {
     const runsA: StepRun[] = [];
     const runsB: StepRun[] = [];

@@ -207,14 +207,26 @@ export class OperationService {
     return true;
   }
 
-  /** Expires approval requests past their time (run periodically by every replica; idempotent). */
-  async expireStale(): Promise<number> {
+  /**
+   * Housekeeping, run periodically by every replica (idempotent): expires approval requests past
+   * their time, and re-queues an operation recorded as queued whose job is missing (the process
+   * died, or Redis went away, between recording the approval and enqueueing; the job id is the
+   * operation id, so enqueueing twice is harmless).
+   */
+  async sweep(): Promise<{ expired: number; requeued: number }> {
     const open = await this.deps.store.listOpen();
-    let n = 0;
+    let expired = 0;
+    let requeued = 0;
     for (const op of open) {
-      if (op.state === 'awaiting_approval' && op.expiresAt !== undefined && op.expiresAt <= this.now() && await this.expire(op)) n += 1;
+      if (op.state === 'awaiting_approval' && op.expiresAt !== undefined && op.expiresAt <= this.now() && await this.expire(op)) expired += 1;
+      const queuedSince = op.decidedAt ?? op.createdAt;
+      if (op.state === 'queued' && this.now() - queuedSince > 10_000 && !await this.deps.queues.hasJob(op.env, op.id)) {
+        this.deps.log.warn({ operationId: op.id }, 're-queueing an operation whose job was missing');
+        await this.deps.queues.enqueue(op.env, op.id);
+        requeued += 1;
+      }
     }
-    return n;
+    return { expired, requeued };
   }
 
   async cancel(input: { userId: string; operationId: string }): Promise<Answer> {

@@ -62,6 +62,11 @@ export class OperationQueues {
     return active[0]?.id;
   }
 
+  /** Whether BullMQ holds a job for the operation (in any state). */
+  async hasJob(env: string, operationId: string): Promise<boolean> {
+    return (await this.queue(env).getJob(operationId)) !== undefined;
+  }
+
   /** Removes a job that has not started; false when it is running (or gone). */
   async removeWaiting(env: string, operationId: string): Promise<boolean> {
     const job = await this.queue(env).getJob(operationId);
