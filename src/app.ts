@@ -18,6 +18,7 @@ import { registerCommand } from './adapters/slack/listeners/command';
 import { OperationThreads } from './adapters/slack/operation-threads';
 import { createUserGroupResolver } from './adapters/slack/usergroups';
 import { createWebClient, type SlackClientSettings, slackClientOptions } from './adapters/slack/web-client';
+import { withDeadline } from './domain/deadline';
 import { createHttpServer, type HealthResult } from './http/server';
 import { createMetrics } from './metrics';
 import { OperationRegistry } from './operations/framework/registry';
@@ -122,10 +123,10 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     registry: metrics.registry,
     health: async (): Promise<HealthResult> => {
       try {
-        await withTimeout(producer.ping(), 1_000);
+        await withDeadline('redis', Date.now() + 1_000, () => producer.ping());
         return { ok: true, details: { redis: 'ok', mode: env.SLACK_APP_TOKEN === undefined ? 'http' : 'socket' } };
       } catch (err) {
-        return { ok: false, details: { reason: `redis: ${err instanceof Error ? err.message : 'not answering'}` } };
+        return { ok: false, details: { reason: err instanceof Error && err.message.startsWith('redis') ? err.message : `redis: ${err instanceof Error ? err.message : 'not answering'}` } };
       }
     },
   });
@@ -157,18 +158,11 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
   return { port, registry, stop };
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); });
-  });
-}
-
 async function waitForRedis(redis: import('ioredis').Redis, log: Logger, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await withTimeout(redis.ping(), 2_000);
+      await withDeadline('redis', Date.now() + 2_000, () => redis.ping());
       return;
     } catch (err) {
       if (Date.now() > deadline) throw new Error(`Redis does not answer at REDIS_URL (${err instanceof Error ? err.message : String(err)})`);

@@ -13,6 +13,7 @@
  * gitbeaker follows the `Link: rel="next"` header, so lists are complete; `perPage: 100` keeps
  * the number of pages small.
  */
+import { withDeadline } from '../../domain/deadline';
 import type { EnvironmentConfig } from '../../config/fleet-schema';
 import { RunnerOpsError } from '../../domain/errors';
 import { DEFAULT_GITLAB_CALL_TIMEOUT_MS, type GitlabClient } from './client';
@@ -56,17 +57,10 @@ export type GitlabScopeConfig = Pick<EnvironmentConfig['gitlab'], 'runnerType' |
  */
 export async function gitlabCall<T>(fn: () => Promise<unknown>, parse: (body: unknown) => T, ctx: GitlabCallContext, opts: GitlabCallOptions = {}): Promise<T> {
   const ms = opts.timeoutMs ?? DEFAULT_GITLAB_CALL_TIMEOUT_MS;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RunnerOpsError('timeout', `GitLab: could not ${ctx.action}: no answer within ${Math.round(ms / 100) / 10} s`)), ms);
-  });
   try {
-    const body = await Promise.race([fn(), timeout]);
-    return parse(body);
+    return parse(await withDeadline(`GitLab: could not ${ctx.action}`, Date.now() + ms, () => fn()));
   } catch (err) {
     throw fromGitlabError(err, ctx);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

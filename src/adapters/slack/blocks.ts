@@ -43,9 +43,10 @@ export type Block = SectionBlock | ContextBlock | ActionsBlock | HeaderBlock | D
 export interface MessageBody { text: string; blocks: Block[] }
 
 /** Escapes the three characters Slack mrkdwn requires escaped. Not idempotent (`&` → `&amp;`). */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+/** Slack requires `&`, `<` and `>` escaped in mrkdwn; one implementation, in the domain. */
+import { escapeMrkdwn } from '../../domain/command';
+
+export { escapeMrkdwn };
 
 /**
  * Cuts `text` to at most `max` characters (UTF-16 units, as Slack counts), ending with `…` when

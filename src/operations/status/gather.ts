@@ -10,7 +10,7 @@ import { countWorkers, findManager } from '../../adapters/aws/ec2-instances';
 import { getSsmInstanceInfo, type SsmInstanceInfo } from '../../adapters/aws/ssm-ping';
 import type { GitlabClient } from '../../adapters/gitlab/client';
 import { listEnvironmentRunners, type Runner } from '../../adapters/gitlab/runners';
-import { withDeadline } from './deadline';
+import { withDeadline } from '../../domain/deadline';
 import type { OpenOperationSummary, RunnerReport, SourceResult, SpotEventSummary, StatusReport } from './types';
 
 export const STATUS_TIMEOUT_MS = 5_000;

@@ -3,7 +3,7 @@
  * `send`, so the request really stops); the caller gets a 'timeout' error at the deadline even
  * when the source ignores the signal (gitbeaker takes none).
  */
-import { RunnerOpsError } from '../../domain/errors';
+import { RunnerOpsError } from './errors';
 
 export async function withDeadline<T>(label: string, deadline: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ms = Math.max(0, deadline - Date.now());
