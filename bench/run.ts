@@ -29,6 +29,7 @@ import { writeBenchFleet } from './fleet';
 import { runLoad } from './load';
 import type { LoadResult, LoadSpec } from './load-worker';
 import { benchQueue } from './queue-bench';
+import { benchSsmPolling } from './ssm-bench';
 import { round, summarize, type Summary } from './stats';
 
 const SIGNING_SECRET = 'bench-signing-secret';
@@ -217,6 +218,8 @@ async function main(): Promise<void> {
     process.stderr.write('bench: enqueue → job start…\n');
     const qRaw = await benchQueue({ redisUrl: REDIS_URL, prefix: `${base}:qraw`, fleet, log, mode: 'raw', warmup: QUEUE_WARMUP, count: QUEUE_COUNT });
     const qRunner = await benchQueue({ redisUrl: REDIS_URL, prefix: `${base}:qrun`, fleet, log, mode: 'runner', warmup: QUEUE_WARMUP, count: QUEUE_COUNT });
+    process.stderr.write('bench: SSM polling, one 90 s command on a simulated clock…\n');
+    const ssmPolling = await benchSsmPolling();
     const rssAfterLoad = rssMiB();
 
     await bot.stop();
@@ -249,6 +252,7 @@ async function main(): Promise<void> {
         rawProcessor: { fromCall: summarize(qRaw.fromCall), fromReturn: summarize(qRaw.fromReturn), enqueueCall: summarize(qRaw.enqueueMs) },
         runnerFirstStep: { fromCall: summarize(qRunner.fromCall), fromReturn: summarize(qRunner.fromReturn), enqueueCall: summarize(qRunner.enqueueMs) },
       },
+      ssmPolling: { note: 'simulated clock + aws-sdk-client-mock: agent Online after 20 s (waitForSsmOnline), then runScript with a command that runs 90 s', ...ssmPolling },
       startBotMs,
       rssMiB: { atLaunch: rssAtLaunch, idleAfterStartup: rssIdle, afterLoad: rssAfterLoad },
       redisKeysDeleted: deleted,
@@ -282,6 +286,8 @@ async function main(): Promise<void> {
     rows.push(qRow('processor start, from enqueue return', results.enqueueToStartMs.rawProcessor.fromReturn));
     rows.push(qRow('enqueue() call itself', results.enqueueToStartMs.rawProcessor.enqueueCall));
     rows.push(qRow('runner step 1 start, from enqueue call', results.enqueueToStartMs.runnerFirstStep.fromCall));
+    rows.push('');
+    rows.push(`SSM polling (simulated): ${ssmPolling.commandSeconds} s command seen ${ssmPolling.detectedAfterSeconds} s after its end; calls: GetCommandInvocation ${ssmPolling.getCommandInvocationCalls}, DescribeInstanceInformation ${ssmPolling.describeInstanceInformationCalls}, SendCommand ${ssmPolling.sendCommandCalls}`);
     rows.push('');
     rows.push(`startBot: ${startBotMs} ms   RSS MiB: launch ${rssAtLaunch}, idle after start-up ${rssIdle}, after load ${rssAfterLoad}`);
     rows.push(`Redis keys deleted under ${keyPrefix}*: ${deleted}`);

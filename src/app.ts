@@ -37,7 +37,7 @@ export interface BotOptions {
   fleet: FleetConfig;
   log: Logger;
   /** Registers the changing operations this build offers. */
-  register?: (registry: OperationRegistry, clients: { aws: AwsClientFactory; gitlab: GitlabClient | undefined }) => void;
+  register?: (registry: OperationRegistry, clients: { aws: AwsClientFactory; gitlab: GitlabClient | undefined; gitlabUrl: string }) => void;
   /** Tests: tighter timings. */
   queueSettings?: QueueSettings;
   pacerIntervalMs?: number;
@@ -77,7 +77,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
   const queues = new OperationQueues(producer, () => redis.worker('bullmq-worker'), prefix, opts.queueSettings ?? DEFAULT_QUEUE_SETTINGS);
   await queues.init(envNames);
   const registry = new OperationRegistry();
-  opts.register?.(registry, { aws, gitlab });
+  opts.register?.(registry, { aws, gitlab, gitlabUrl: env.GITLAB_URL });
 
   const cancelBus = await createCancelBus(producer, redis.worker('cancel-subscriber'), prefix, (id) => { queues.cancelLocal(id, 'cancelled'); });
   const service = new OperationService({

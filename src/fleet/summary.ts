@@ -39,14 +39,18 @@ const verifyLevelLine = z.object({
   helperError: z.string().optional(),
 });
 const verifySummaryLine = z.object({ kind: z.literal('verify-ecr-summary'), image: z.string(), ok: z.boolean() });
+const drainLine = z.object({ kind: z.literal('drain'), graceful: z.boolean(), waitedSeconds: z.number().int().min(0) });
+const workersLine = z.object({ kind: z.literal('workers'), removed: z.number().int().min(0), failed: z.number().int().min(0) });
 
-export const summaryLineSchema = z.discriminatedUnion('kind', [failureLine, phaseLine, managerLine, workerLine, verifyLevelLine, verifySummaryLine]);
+export const summaryLineSchema = z.discriminatedUnion('kind', [failureLine, phaseLine, managerLine, workerLine, verifyLevelLine, verifySummaryLine, drainLine, workersLine]);
 export type SummaryLine = z.infer<typeof summaryLineSchema>;
 export type ManagerSummary = z.infer<typeof managerLine>;
 export type PhaseSummary = z.infer<typeof phaseLine>;
 export type WorkerSummary = z.infer<typeof workerLine>;
 export type VerifyLevelResult = z.infer<typeof verifyLevelLine>;
 export type FailureSummary = z.infer<typeof failureLine>;
+export type DrainSummary = z.infer<typeof drainLine>;
+export type WorkersSummary = z.infer<typeof workersLine>;
 
 /** Every summary line in a script's stdout, in order. Throws `external` for a malformed one. */
 export function parseSummaryLines(stdout: string): SummaryLine[] {
@@ -103,4 +107,9 @@ export function explainVerifyFailure(result: VerifyLevelResult): string {
   if (/not found|manifest unknown|does not exist/i.test(said)) return `the image does not exist: ${both}`;
   if (/executable file not found|credential helper|docker-credential-ecr-login/i.test(said)) return `the credential helper is missing or does not run here: ${both}`;
   return both;
+}
+
+/** The last line of one kind in a script's stdout (drain, workers, …), or undefined. */
+export function lastSummary<K extends SummaryLine['kind']>(stdout: string, kind: K): Extract<SummaryLine, { kind: K }> | undefined {
+  return ofKind(parseSummaryLines(stdout), kind).at(-1);
 }

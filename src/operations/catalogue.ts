@@ -1,12 +1,28 @@
 /**
- * The changing operations this build offers. Each later capability (bootstrap, rotate,
- * reregister, verify-ecr, destroy) registers here; a verb that is not registered is answered
- * "not available in this version" and nothing is queued.
+ * The changing operations this build offers. A verb that is not registered is answered "not
+ * available in this version" and nothing is queued (verify-ecr arrives with its own issue).
  */
 import type { AwsClientFactory } from '../adapters/aws/clients';
 import type { GitlabClient } from '../adapters/gitlab/client';
+import { systemClock } from '../domain/clock';
 import type { OperationRegistry } from './framework/registry';
+import type { OperationDefinition } from './framework/types';
+import { bootstrapOperation } from './manager/bootstrap';
+import { DEFAULT_TIMINGS, type ManagerOpsDeps } from './manager/deps';
+import { destroyOperation } from './manager/destroy';
+import { reregisterOperation } from './manager/reregister';
+import { rotateOperation } from './manager/rotate';
 
-export function registerProductOperations(_registry: OperationRegistry, _clients: { aws: AwsClientFactory; gitlab: GitlabClient | undefined }): void {
-  // None yet: the operations framework ships first (issue 2); the verbs follow in later issues.
+export interface ProductClients {
+  aws: AwsClientFactory;
+  gitlab: GitlabClient | undefined;
+  gitlabUrl: string;
+}
+
+export function productOperations(deps: ManagerOpsDeps): OperationDefinition[] {
+  return [bootstrapOperation(deps), rotateOperation(deps), reregisterOperation(deps), destroyOperation(deps)];
+}
+
+export function registerProductOperations(registry: OperationRegistry, clients: ProductClients): void {
+  for (const def of productOperations({ ...clients, clock: systemClock, timings: DEFAULT_TIMINGS })) registry.register(def);
 }

@@ -61,6 +61,9 @@ case "$cmd" in
       is-active) [ -f "$state/units/$unit.active" ] ;;
       enable) touch "$state/units/$unit.enabled"; [ "${2:-}" = --now ] && touch "$state/units/$unit.active"; exit 0 ;;
       start | restart) touch "$state/units/$unit.active" ;;
+      stop) rm -f "$state/units/$unit.active" ;;
+      disable) rm -f "$state/units/$unit.enabled" ;;
+      kill) [ "${STUB_DRAIN_HANGS:-}" = 1 ] || rm -f "$state/units/$unit.active" ;;
       *) exit 0 ;;
     esac ;;
   ssh-keygen)
@@ -99,6 +102,12 @@ case "$cmd" in
     elif [[ $args == *' run '*' docker pull '* && ${STUB_FAIL_CONTAINER:-} == 1 ]]; then
       echo 'Error response from daemon: Head "https://123456789012.dkr.ecr.eu-central-1.amazonaws.com/v2/ci/base/manifests/latest": no basic auth credentials' >&2; exit 1
     fi ;;
+  docker-machine)
+    mkdir -p "$state/machines"
+    case "${1:-}" in
+      ls) for f in "$state/machines"/*; do [ -e "$f" ] && basename "$f"; done; exit 0 ;;
+      rm) m=${!#}; [ "${STUB_MACHINE_RM_FAILS:-}" = "$m" ] && { echo "error removing $m" >&2; exit 1; }; rm -f "$state/machines/$m" ;;
+    esac ;;
   docker-credential-ecr-login)
     echo '{"Username":"AWS","Secret":"HELPER-SECRET-SHOULD-NOT-APPEAR"}' ;;
   *) exit 0 ;;

@@ -65,6 +65,18 @@ function scopeList(scopes: readonly GitlabScope[]): string {
   return `the ${named.slice(0, -1).join(', ')} or ${named[named.length - 1] ?? ''} scope`;
 }
 
+/**
+ * The cause attached to a mapped error: name, message and HTTP status only. gitbeaker's own error
+ * holds the outgoing Request, headers included, so `util.inspect` of it would print GITLAB_TOKEN
+ * (the PRIVATE-TOKEN header); it is never attached.
+ */
+function safeCause(err: unknown): { name: string; message: string; status?: number } {
+  const name = err instanceof Error ? err.name : typeof err;
+  const message = err instanceof Error ? short(err.message) : '';
+  const status = err instanceof GitbeakerRequestError ? err.cause?.response.status : undefined;
+  return status === undefined ? { name, message } : { name, message, status };
+}
+
 export function fromGitlabError(err: unknown, ctx: GitlabCallContext): RunnerOpsError {
   if (isRunnerOpsError(err)) return err;
   const what = `GitLab: could not ${ctx.action}`;
@@ -74,38 +86,38 @@ export function fromGitlabError(err: unknown, ctx: GitlabCallContext): RunnerOps
     const said = err.cause?.description !== undefined && err.cause.description !== '' ? ` (GitLab said: ${short(err.cause.description)})` : '';
     switch (status) {
       case 401:
-        return new RunnerOpsError('external', `${what}: the token was rejected (401): GITLAB_TOKEN is invalid, expired or revoked`, { cause: err });
+        return new RunnerOpsError('external', `${what}: the token was rejected (401): GITLAB_TOKEN is invalid, expired or revoked`, { cause: safeCause(err) });
       case 403:
-        return new RunnerOpsError('external', `${what}: access denied (403): the token needs ${scopeList(ctx.scopes)}${ctx.forbiddenHint !== undefined ? `; ${ctx.forbiddenHint}` : ''}${said}`, { cause: err });
+        return new RunnerOpsError('external', `${what}: access denied (403): the token needs ${scopeList(ctx.scopes)}${ctx.forbiddenHint !== undefined ? `; ${ctx.forbiddenHint}` : ''}${said}`, { cause: safeCause(err) });
       case 404:
-        return new RunnerOpsError('not_found', `${what}: ${ctx.notFound ?? 'not found (404)'}`, { cause: err });
+        return new RunnerOpsError('not_found', `${what}: ${ctx.notFound ?? 'not found (404)'}`, { cause: safeCause(err) });
       case 429:
-        return new RunnerOpsError('throttled', `${what}: rate limited by GitLab (429), try again shortly`, { cause: err });
+        return new RunnerOpsError('throttled', `${what}: rate limited by GitLab (429), try again shortly`, { cause: safeCause(err) });
       default:
         if (status !== undefined && status >= 500) {
-          return new RunnerOpsError('unavailable', `${what}: GitLab is unavailable (HTTP ${status})`, { cause: err });
+          return new RunnerOpsError('unavailable', `${what}: GitLab is unavailable (HTTP ${status})`, { cause: safeCause(err) });
         }
-        return new RunnerOpsError('external', `${what}: GitLab answered HTTP ${status ?? '?'}${said}`, { cause: err });
+        return new RunnerOpsError('external', `${what}: GitLab answered HTTP ${status ?? '?'}${said}`, { cause: safeCause(err) });
     }
   }
   if (err instanceof GitbeakerRetryError) {
     // gitbeaker gave up after retrying 429/502; its message names the last status.
     const throttled = /last status code: 429/.test(err.message);
     return throttled
-      ? new RunnerOpsError('throttled', `${what}: rate limited by GitLab (429), try again shortly`, { cause: err })
-      : new RunnerOpsError('unavailable', `${what}: GitLab is unavailable (HTTP 502)`, { cause: err });
+      ? new RunnerOpsError('throttled', `${what}: rate limited by GitLab (429), try again shortly`, { cause: safeCause(err) })
+      : new RunnerOpsError('unavailable', `${what}: GitLab is unavailable (HTTP 502)`, { cause: safeCause(err) });
   }
   if (err instanceof GitbeakerTimeoutError) {
-    return new RunnerOpsError('timeout', `${what}: GitLab did not answer in time`, { cause: err });
+    return new RunnerOpsError('timeout', `${what}: GitLab did not answer in time`, { cause: safeCause(err) });
   }
   if (err instanceof ZodError) {
     const first = err.issues[0];
     const where = first !== undefined && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
-    return new RunnerOpsError('external', `${what}: GitLab answered with an unexpected shape${where}`, { cause: err });
+    return new RunnerOpsError('external', `${what}: GitLab answered with an unexpected shape${where}`, { cause: safeCause(err) });
   }
   const reason = networkReason(err);
   if (reason !== undefined) {
-    return new RunnerOpsError('unavailable', `${what}: GitLab is unavailable (${reason})`, { cause: err });
+    return new RunnerOpsError('unavailable', `${what}: GitLab is unavailable (${reason})`, { cause: safeCause(err) });
   }
-  return new RunnerOpsError('internal', `${what}: unexpected error`, { cause: err });
+  return new RunnerOpsError('internal', `${what}: unexpected error`, { cause: safeCause(err) });
 }

@@ -1,4 +1,5 @@
 import { Gitlab } from '@gitbeaker/rest';
+import { inspect } from 'node:util';
 import { RunnerOpsError, isRetryable } from '../../domain/errors';
 import { closedPortUrl, paged, startGitlabFake, type GitlabFake } from '../../../test/fakes/gitlab-fake';
 import { isEnvironmentRunner, listEnvironmentRunners, listScopeRunners, parseRunnerDescription, runnerDescription, showRunner } from './runners';
@@ -127,6 +128,9 @@ describe('GitLab errors become actionable RunnerOpsErrors', () => {
     const err = await expectError(listScopeRunners(gitlab, group));
     expect(err.message).toMatch(/`manage_runner` or `read_api` scope/);
     expect(isRetryable(err)).toBe(false);
+    // gitbeaker's error carries the request headers; the mapped error must not.
+    expect(inspect(err, { depth: 10, showHidden: true })).not.toContain(TOKEN);
+    expect((err.cause as { status?: number }).status).toBe(403);
   });
 
   it('404 on the scope: the group id is wrong', async () => {

@@ -40,3 +40,17 @@ export const runnerDetailsSchema = runnerListItemSchema.extend({
 
 export type RunnerListItem = z.infer<typeof runnerListItemSchema>;
 export type RunnerDetails = z.infer<typeof runnerDetailsSchema>;
+
+/**
+ * POST /user/runners: the new runner's id and its authentication token. The token is a secret:
+ * callers wrap it in a Secret at once (runner-registration.ts), and a parse failure must not echo
+ * it (zod 4 issues carry no input unless asked to). `glrt-` is the runner authentication token
+ * prefix (legacy registration tokens look different and are refused).
+ */
+export const createdRunnerSchema = z.object({
+  id: z.number().int().positive(),
+  token: z.string().regex(/^glrt-\S+$/, { message: 'is not a runner authentication token (glrt-)' }),
+  token_expires_at: optionalDate.optional(),
+});
+
+export type CreatedRunnerBody = z.infer<typeof createdRunnerSchema>;

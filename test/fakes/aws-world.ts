@@ -1,0 +1,312 @@
+/**
+ * A small stateful AWS for the operation tests, on aws-sdk-client-mock: EC2 instances and key
+ * pairs, SSM agent pings, Run Command invocations and Parameter Store, answering the way AWS does
+ * (ClientToken idempotency, eventual InvocationDoesNotExist, instance states moving on). Commands
+ * "run" by recognising the script (bootstrap phase, drain, remove-workers) and print the summary
+ * lines the real scripts print; the runner phase connects the runner whose token is in the
+ * parameter, which the GitLab world (gitlab-world.ts) then reports online.
+ *
+ * Failure injection: `fault(at, error?)` makes the next call at `at` (e.g. `ec2:RunInstances`,
+ * `ssm:PutParameter`, `command:phase-tools`, `command:drain`) fail once; `command:` faults make
+ * the command end Failed with an output tail.
+ */
+import {
+  CreateTagsCommand, DeleteKeyPairCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand,
+  type Filter, type Instance as SdkInstance, type RunInstancesCommandInput,
+} from '@aws-sdk/client-ec2';
+import {
+  CancelCommandCommand, DeleteParameterCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, GetParameterCommand,
+  PutParameterCommand, SendCommandCommand, SSMClient, type SendCommandCommandInput,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+
+export interface FakeInstance {
+  id: string;
+  type: string;
+  state: 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopped';
+  tags: Record<string, string>;
+  clientToken?: string;
+  launchedAt: Date;
+  /** SSM ping answers before the agent is Online. */
+  pingsUntilOnline: number;
+  /** Phases that already match (a second run reports no change). */
+  configured: Set<string>;
+  /** The token config.toml holds (set by the runner phase). */
+  configuredToken?: string;
+  runnerStopped?: boolean;
+}
+
+export interface FakeCommand {
+  id: string;
+  instanceId: string;
+  script: string;
+  comment: string;
+  kind: string;
+  polls: number;
+  status: 'InProgress' | 'Success' | 'Failed' | 'Cancelled';
+  stdout: string;
+  input: SendCommandCommandInput;
+}
+
+export function awsError(name: string, message = name, status = 400): Error {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+}
+
+const match = (filters: Filter[] | undefined, i: FakeInstance): boolean => (filters ?? []).every((f) => {
+  const values = f.Values ?? [];
+  if (f.Name === 'instance-state-name') return values.includes(i.state);
+  if (f.Name?.startsWith('tag:') === true) return values.includes(i.tags[f.Name.slice(4)] ?? '\0');
+  return true;
+});
+
+/** The kind of script a SendCommand carries, read from its header comment. */
+function kindOf(script: string): string {
+  const phase = /^# Manager bootstrap phase \d+\/\d+ \((\w+)\)/m.exec(script);
+  if (phase !== null) return `phase-${phase[1] ?? ''}`;
+  if (/^# Drain the gitlab-runner/m.test(script)) return 'drain';
+  if (/^# Remove the Docker Machine workers/m.test(script)) return 'remove-workers';
+  return 'unknown';
+}
+
+export class AwsWorld {
+  readonly ec2 = mockClient(EC2Client);
+  readonly ssm = mockClient(SSMClient);
+  readonly instances = new Map<string, FakeInstance>();
+  readonly keyPairs = new Map<string, Record<string, string>>();
+  readonly commands: FakeCommand[] = [];
+  /** name -> versions (index 0 = version 1). */
+  readonly parameters = new Map<string, { values: string[]; tags: Record<string, string> }>();
+  private readonly faults: { at: string; error: Error | undefined }[] = [];
+  private seq = 0;
+  /** GetCommandInvocation answers InvocationDoesNotExist this many times per command first. */
+  invocationLag = 1;
+  /** InProgress answers before a command ends. */
+  commandPolls = 2;
+  /** Called when a runner phase writes a token into config.toml on a running instance. */
+  onRunnerConfigured: (token: string, instanceId: string) => void = () => undefined;
+  /** Called when a drain stops gitlab-runner on an instance. */
+  onRunnerStopped: (instanceId: string) => void = () => undefined;
+
+  constructor() { this.install(); }
+
+  reset(): void {
+    this.ec2.reset();
+    this.ssm.reset();
+    this.instances.clear();
+    this.keyPairs.clear();
+    this.commands.length = 0;
+    this.parameters.clear();
+    this.faults.length = 0;
+    this.invocationLag = 1;
+    this.commandPolls = 2;
+    this.install();
+  }
+
+  restore(): void { this.ec2.restore(); this.ssm.restore(); }
+
+  fault(at: string, error?: Error): void { this.faults.push({ at, error }); }
+
+  private takeFault(at: string): { error: Error | undefined } | undefined {
+    const i = this.faults.findIndex((f) => f.at === at);
+    if (i < 0) return undefined;
+    const [f] = this.faults.splice(i, 1);
+    return f;
+  }
+
+  private check(at: string): void {
+    const f = this.takeFault(at);
+    if (f !== undefined) throw f.error ?? awsError('InternalError', `injected failure at ${at}`, 500);
+  }
+
+  /** A manager (or worker) that exists before the test's operation. */
+  addInstance(partial: Partial<FakeInstance> & { tags: Record<string, string> }): FakeInstance {
+    const id = partial.id ?? this.newInstanceId();
+    const inst: FakeInstance = { id, type: 't4g.micro', state: 'running', launchedAt: new Date(), pingsUntilOnline: 0, configured: new Set(), ...partial };
+    this.instances.set(id, inst);
+    return inst;
+  }
+
+  live(role?: string): FakeInstance[] {
+    return [...this.instances.values()].filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down' && (role === undefined || i.tags['runner-ops:role'] === role));
+  }
+
+  parameterValue(name: string): string | undefined { return this.parameters.get(name)?.values.at(-1); }
+
+  private newInstanceId(): string {
+    this.seq += 1;
+    return `i-${(0xabc00000 + this.seq).toString(16).padStart(17, '0')}`;
+  }
+
+  private install(): void {
+    this.ec2.on(RunInstancesCommand).callsFake((input: RunInstancesCommandInput) => {
+      this.check('ec2:RunInstances');
+      const existing = [...this.instances.values()].find((i) => i.clientToken !== undefined && i.clientToken === input.ClientToken);
+      if (existing !== undefined) return { Instances: [{ InstanceId: existing.id, State: { Name: existing.state } }] };
+      const tags: Record<string, string> = {};
+      for (const spec of input.TagSpecifications ?? []) {
+        if (spec.ResourceType === 'instance') for (const t of spec.Tags ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
+      }
+      const inst = this.addInstance({ state: 'pending', type: String(input.InstanceType), tags, clientToken: input.ClientToken ?? '', pingsUntilOnline: 1 });
+      this.check('ec2:RunInstances:after');
+      return { Instances: [{ InstanceId: inst.id, State: { Name: 'pending' } }] };
+    });
+    this.ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[]; Filters?: Filter[] }) => {
+      this.check('ec2:DescribeInstances');
+      let list = [...this.instances.values()];
+      if (input.InstanceIds !== undefined && input.InstanceIds.length > 0) {
+        const unknown = input.InstanceIds.filter((id) => !this.instances.has(id));
+        if (unknown.length > 0) throw awsError('InvalidInstanceID.NotFound', `The instance IDs '${unknown.join(',')}' do not exist`);
+        list = list.filter((i) => input.InstanceIds?.includes(i.id));
+      }
+      const out = list.filter((i) => match(input.Filters, i));
+      const answer: SdkInstance[] = out.map((i) => ({
+        InstanceId: i.id, InstanceType: i.type as SdkInstance['InstanceType'], State: { Name: i.state }, LaunchTime: i.launchedAt,
+        Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
+      }));
+      // States move on after they were seen: pending -> running, shutting-down -> terminated.
+      for (const i of out) {
+        if (i.state === 'pending') i.state = 'running';
+        else if (i.state === 'shutting-down') i.state = 'terminated';
+      }
+      return { Reservations: answer.length === 0 ? [] : [{ Instances: answer }] };
+    });
+    this.ec2.on(TerminateInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => {
+      this.check('ec2:TerminateInstances');
+      const ids = input.InstanceIds ?? [];
+      for (const id of ids) {
+        const i = this.instances.get(id);
+        if (i === undefined) throw awsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+      }
+      return {
+        TerminatingInstances: ids.map((id) => {
+          const i = this.instances.get(id) as FakeInstance;
+          const previous = i.state;
+          if (i.state !== 'terminated') i.state = 'shutting-down';
+          return { InstanceId: id, PreviousState: { Name: previous }, CurrentState: { Name: i.state } };
+        }),
+      };
+    });
+    this.ec2.on(CreateTagsCommand).resolves({});
+    this.ec2.on(DescribeKeyPairsCommand).callsFake((input: { KeyNames?: string[]; Filters?: Filter[] }) => {
+      const pairs = [...this.keyPairs.entries()].filter(([name, tags]) => (input.KeyNames === undefined || input.KeyNames.includes(name))
+        && (input.Filters ?? []).every((f) => f.Name?.startsWith('tag:') !== true || (f.Values ?? []).includes(tags[f.Name.slice(4)] ?? '\0')));
+      if (input.KeyNames !== undefined && pairs.length === 0) throw awsError('InvalidKeyPair.NotFound', 'The key pair does not exist');
+      return { KeyPairs: pairs.map(([KeyName, tags]) => ({ KeyName, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) })) };
+    });
+    this.ec2.on(DeleteKeyPairCommand).callsFake((input: { KeyName?: string }) => {
+      this.check('ec2:DeleteKeyPair');
+      this.keyPairs.delete(input.KeyName ?? '');
+      return {};
+    });
+
+    this.ssm.on(DescribeInstanceInformationCommand).callsFake((input: { Filters?: { Key?: string; Values?: string[] }[] }) => {
+      const ids = input.Filters?.find((f) => f.Key === 'InstanceIds')?.Values ?? [];
+      const list = ids.map((id) => this.instances.get(id)).filter((i): i is FakeInstance => i !== undefined && i.state === 'running');
+      const online = list.filter((i) => {
+        if (i.pingsUntilOnline > 0) { i.pingsUntilOnline -= 1; return false; }
+        return true;
+      });
+      return { InstanceInformationList: online.map((i) => ({ InstanceId: i.id, PingStatus: 'Online', AgentVersion: '3.3.0', PlatformName: 'Ubuntu' })) };
+    });
+    this.ssm.on(SendCommandCommand).callsFake((input: SendCommandCommandInput) => {
+      this.check('ssm:SendCommand');
+      const instanceId = input.InstanceIds?.[0] ?? '';
+      const inst = this.instances.get(instanceId);
+      if (inst === undefined || inst.state !== 'running') throw awsError('InvalidInstanceId', 'Instances not in a valid state for account');
+      const script = input.Parameters?.commands?.[0] ?? '';
+      this.seq += 1;
+      const cmd: FakeCommand = { id: `cmd-${this.seq.toString().padStart(4, '0')}`, instanceId, script, comment: input.Comment ?? '', kind: kindOf(script), polls: 0, status: 'InProgress', stdout: '', input };
+      this.commands.push(cmd);
+      this.check('ssm:SendCommand:after');
+      return { Command: { CommandId: cmd.id, Status: 'Pending' } };
+    });
+    this.ssm.on(GetCommandInvocationCommand).callsFake((input: { CommandId?: string; InstanceId?: string }) => {
+      const cmd = this.commands.find((c) => c.id === input.CommandId && c.instanceId === input.InstanceId);
+      if (cmd === undefined) throw awsError('InvocationDoesNotExist', 'InvocationDoesNotExist');
+      cmd.polls += 1;
+      if (cmd.polls <= this.invocationLag) throw awsError('InvocationDoesNotExist', 'InvocationDoesNotExist');
+      if (cmd.status === 'InProgress' && cmd.polls > this.invocationLag + this.commandPolls) this.finish(cmd);
+      const code = cmd.status === 'Success' ? 0 : cmd.status === 'Failed' ? 1 : -1;
+      return { CommandId: cmd.id, InstanceId: cmd.instanceId, Status: cmd.status, StatusDetails: cmd.status, ResponseCode: code, StandardOutputContent: cmd.stdout, StandardErrorContent: '' };
+    });
+    this.ssm.on(CancelCommandCommand).callsFake((input: { CommandId?: string }) => {
+      const cmd = this.commands.find((c) => c.id === input.CommandId);
+      if (cmd !== undefined && cmd.status === 'InProgress') cmd.status = 'Cancelled';
+      return {};
+    });
+
+    this.ssm.on(GetParameterCommand).callsFake((input: { Name?: string; WithDecryption?: boolean }) => {
+      const [name, v] = (input.Name ?? '').split(':');
+      const p = this.parameters.get(name ?? '');
+      if (p === undefined) throw awsError('ParameterNotFound', 'ParameterNotFound');
+      const version = v === undefined ? p.values.length : Number(v);
+      const value = p.values[version - 1];
+      if (value === undefined) throw awsError('ParameterVersionNotFound', 'ParameterVersionNotFound');
+      return { Parameter: { Name: name, Type: 'SecureString', Version: version, Value: input.WithDecryption === true ? value : 'AQICAH-encrypted' } };
+    });
+    this.ssm.on(PutParameterCommand).callsFake((input: { Name?: string; Value?: string; Overwrite?: boolean; Tags?: { Key?: string; Value?: string }[]; Type?: string }) => {
+      this.check('ssm:PutParameter');
+      if (input.Type !== 'SecureString') throw awsError('ValidationException', 'test world: token parameters must be SecureString');
+      const name = input.Name ?? '';
+      const p = this.parameters.get(name);
+      if (p !== undefined && input.Overwrite !== true) throw awsError('ParameterAlreadyExists', 'ParameterAlreadyExists');
+      if (input.Overwrite === true && input.Tags !== undefined) throw awsError('ValidationException', 'Invalid request: tags and overwrite can\'t be used together.');
+      if (p === undefined) {
+        const tags: Record<string, string> = {};
+        for (const t of input.Tags ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
+        this.parameters.set(name, { values: [input.Value ?? ''], tags });
+        return { Version: 1 };
+      }
+      p.values.push(input.Value ?? '');
+      return { Version: p.values.length };
+    });
+    this.ssm.on(DeleteParameterCommand).callsFake((input: { Name?: string }) => {
+      this.check('ssm:DeleteParameter');
+      if (!this.parameters.delete(input.Name ?? '')) throw awsError('ParameterNotFound', 'ParameterNotFound');
+      return {};
+    });
+  }
+
+  /** Runs a command's effect on the world and sets its outcome. */
+  private finish(cmd: FakeCommand): void {
+    const inst = this.instances.get(cmd.instanceId);
+    if (this.takeFault(`command:${cmd.kind}`) !== undefined || inst === undefined || inst.state !== 'running') {
+      cmd.status = 'Failed';
+      cmd.stdout = `==> ${cmd.kind}\n!! ${cmd.kind} failed during "install" (exit 1); last lines:\n   | E: Unable to fetch (token glrt-LEAKED0123456789 in a log line)\n{"kind":"failure","script":"${cmd.kind}","step":"install","exitCode":1}\n`;
+      return;
+    }
+    cmd.status = 'Success';
+    if (cmd.kind.startsWith('phase-')) {
+      const phase = cmd.kind.slice(6);
+      const changed = !inst.configured.has(phase);
+      inst.configured.add(phase);
+      let out = `==> ${phase}\n{"kind":"phase","phase":"${phase}","changed":${String(changed)}}\n`;
+      if (phase === 'runner') {
+        const env = inst.tags['runner-ops:environment'] ?? '';
+        const token = [...this.parameters.entries()].find(([n]) => n.includes(`/${env}/`))?.[1].values.at(-1);
+        let tokenChanged = false;
+        if (token !== undefined && token !== inst.configuredToken) {
+          inst.configuredToken = token;
+          tokenChanged = true;
+        }
+        if (token !== undefined) this.onRunnerConfigured(token, inst.id);
+        this.keyPairs.set(`runner-ops-${env}-${inst.id}`, { ManagedBy: 'runner-ops', 'runner-ops:environment': env, 'runner-ops:manager': inst.id });
+        out = `==> ${phase}\n{"kind":"phase","phase":"runner","changed":${String(changed || tokenChanged)}}\n`
+          + `{"kind":"manager","environment":"${env}","instanceId":"${inst.id}","region":"eu-central-1","arch":"arm64","distro":"ubuntu-24.04","keyPair":"runner-ops-${env}-${inst.id}","workerAmi":"ami-0123456789abcdef0","versions":{"gitlabRunner":"18.5.0","dockerMachine":"0.16.2-gitlab.21","ecrCredentialHelper":"0.11.0"},"restarted":false,"changed":${String(changed || tokenChanged)}}\n`;
+      }
+      if (phase === 'keypair') {
+        const env = inst.tags['runner-ops:environment'] ?? '';
+        this.keyPairs.set(`runner-ops-${env}-${inst.id}`, { ManagedBy: 'runner-ops', 'runner-ops:environment': env, 'runner-ops:manager': inst.id });
+      }
+      cmd.stdout = out;
+    } else if (cmd.kind === 'drain') {
+      inst.runnerStopped = true;
+      this.onRunnerStopped(inst.id);
+      cmd.stdout = '==> stop taking jobs\n{"kind":"drain","graceful":true,"waitedSeconds":10}\n';
+    } else if (cmd.kind === 'remove-workers') {
+      const workers = this.live('worker').filter((w) => w.tags['runner-ops:manager'] === inst.id);
+      for (const w of workers) w.state = 'terminated';
+      cmd.stdout = `{"kind":"workers","removed":${workers.length},"failed":0}\n`;
+    }
+  }
+}
