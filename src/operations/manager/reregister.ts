@@ -30,7 +30,9 @@ export function reregisterOperation(deps: ManagerOpsDeps): OperationDefinition {
     runnerOnlineStep(deps),
     { name: 'runners-old', label: 'Delete the old runner(s) in GitLab', run: async (ctx: StepContext) => {
       const { runnerId } = theRunner(ctx);
-      const old = inspected(ctx).runners.map((r) => r.id).filter((id) => id !== runnerId);
+      // This manager's runners (and unmarked legacy ones) as they were before; never another manager's.
+      const mgr = manager(ctx);
+      const old = inspected(ctx).runners.filter((r) => r.managerId === mgr || r.managerId === null).map((r) => r.id).filter((id) => id !== runnerId);
       const r = await deleteRunners(deps, ctx, (x) => x.id !== runnerId && old.includes(x.id));
       if (r.failed.length > 0) throw new Error(`could not delete ${r.failed.join(', ')}`);
       return json({ deleted: r.deleted });
