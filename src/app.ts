@@ -24,6 +24,7 @@ import { createMetrics } from './metrics';
 import { OperationRegistry } from './operations/framework/registry';
 import { createOperationProcessor, SHUTDOWN } from './operations/framework/runner';
 import { historyAnswer } from './operations/history';
+import { startReaper } from './operations/reaper-schedule';
 import { OperationService } from './operations/service';
 import { statusAnswer } from './operations/status-answer';
 import { createCancelBus } from './queue/cancel-bus';
@@ -43,6 +44,8 @@ export interface BotOptions {
   pacerIntervalMs?: number;
   slackRetryConfig?: SlackClientSettings['retryConfig'];
   expirySweepMs?: number;
+  /** How often the reaper runs (default 5 minutes; 0 turns it off, for tests that do not want it). */
+  reaperIntervalMs?: number;
   aws?: AwsClientFactory;
 }
 
@@ -138,12 +141,22 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
   }, opts.expirySweepMs ?? 30_000);
   sweep.unref();
 
+  const reaperInterval = opts.reaperIntervalMs ?? 5 * 60_000;
+  const reaper = reaperInterval > 0
+    ? startReaper({
+      fleet, aws, redis: producer, prefix, log,
+      busy: async (envName) => (await queues.activeOperation(envName)) !== undefined,
+      post: async (channel, text) => { await client.chat.postMessage({ channel, text, unfurl_links: false }); },
+    }, reaperInterval)
+    : undefined;
+
   log.info({ port, environments: envNames, mode: env.SLACK_APP_TOKEN === undefined ? 'http' : 'socket' }, 'runner-ops started');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       clearInterval(sweep);
+      reaper?.stop();
       await http.close();
       await slack.stop();
       queues.cancelAllLocal(SHUTDOWN);

@@ -55,8 +55,9 @@ export function awsError(name: string, message = name, status = 400): Error {
 const match = (filters: Filter[] | undefined, i: FakeInstance): boolean => (filters ?? []).every((f) => {
   const values = f.Values ?? [];
   if (f.Name === 'instance-state-name') return values.includes(i.state);
+  if (f.Name === 'instance-id') return values.includes(i.id);
   if (f.Name?.startsWith('tag:') === true) return values.includes(i.tags[f.Name.slice(4)] ?? '\0');
-  return true;
+  throw new Error(`aws-world: unsupported DescribeInstances filter ${String(f.Name)}`);
 });
 
 /** The kind of script a SendCommand carries, read from its header comment. */

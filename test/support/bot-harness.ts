@@ -60,6 +60,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     pacerIntervalMs: 5,
     slackRetryConfig: { retries: 5, factor: 1, minTimeout: 10, maxTimeout: 50 },
     expirySweepMs: 200,
+    reaperIntervalMs: 0,
     ...opts.botOptions,
   });
   const url = `http://127.0.0.1:${bot.port}/slack/events`;
