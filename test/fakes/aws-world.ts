@@ -85,6 +85,8 @@ export class AwsWorld {
   commandPolls = 2;
   /** Called when a runner phase writes a token into config.toml on a running instance. */
   onRunnerConfigured: (token: string, instanceId: string) => void = () => undefined;
+  /** Runs after RunInstances launched an instance and before it answers (a crash can go here). */
+  afterRunInstances: (() => Promise<void>) | undefined;
   /** Called when a drain stops gitlab-runner on an instance. */
   onRunnerStopped: (instanceId: string) => void = () => undefined;
 
@@ -100,6 +102,7 @@ export class AwsWorld {
     this.faults.length = 0;
     this.invocationLag = 1;
     this.commandPolls = 2;
+    this.afterRunInstances = undefined;
     this.install();
   }
 
@@ -139,7 +142,7 @@ export class AwsWorld {
   }
 
   private install(): void {
-    this.ec2.on(RunInstancesCommand).callsFake((input: RunInstancesCommandInput) => {
+    this.ec2.on(RunInstancesCommand).callsFake(async (input: RunInstancesCommandInput) => {
       this.check('ec2:RunInstances');
       const existing = [...this.instances.values()].find((i) => i.clientToken !== undefined && i.clientToken === input.ClientToken);
       if (existing !== undefined) return { Instances: [{ InstanceId: existing.id, State: { Name: existing.state } }] };
@@ -149,6 +152,9 @@ export class AwsWorld {
       }
       const inst = this.addInstance({ state: 'pending', type: String(input.InstanceType), tags, clientToken: input.ClientToken ?? '', pingsUntilOnline: 1 });
       this.check('ec2:RunInstances:after');
+      const hook = this.afterRunInstances;
+      this.afterRunInstances = undefined;
+      if (hook !== undefined) await hook();
       return { Instances: [{ InstanceId: inst.id, State: { Name: 'pending' } }] };
     });
     this.ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[]; Filters?: Filter[] }) => {

@@ -96,6 +96,27 @@ describe('bootstrap', () => {
     expect(m.aws.live('manager')).toHaveLength(1);
   });
 
+  it('a process that stops after RunInstances and before the checkpoint: the resumed job gets the same instance', async () => {
+    let stopping: Promise<void> | undefined;
+    m.aws.afterRunInstances = async () => {
+      // The instance exists; the bot goes down before the answer reaches the checkpoint.
+      stopping = m.h.stop();
+      await new Promise((r) => setTimeout(r, 500));
+      throw awsError('RequestAborted', 'connection closed while the bot was stopping', 500);
+    };
+    const id = await m.request('bootstrap stage');
+    await waitUntil(() => stopping !== undefined, 10_000, 'RunInstances');
+    await stopping;
+    expect(m.aws.live('manager')).toHaveLength(1);
+    await m.restart();
+    expect(await m.outcome(id)).toMatch(/Succeeded/);
+    const tokens = m.aws.ec2.commandCalls(RunInstancesCommand).map((c) => (c.args[0].input as RunInstancesCommandInput).ClientToken);
+    expect(tokens).toHaveLength(2);
+    expect(new Set(tokens).size).toBe(1);
+    expect(m.aws.instances.size).toBe(1);
+    expect(m.thread(id).join('\n')).toContain('Resuming from the last checkpoint');
+  });
+
   it('a restart during an SSM wait re-attaches to the same CommandId', async () => {
     m.aws.commandPolls = 1e9; // commands run "forever" until released
     const id = await m.request('bootstrap stage');

@@ -88,6 +88,25 @@ describe('rotate and destroy', () => {
     for (const c of m.aws.ec2.commandCalls(TerminateInstancesCommand)) expect(c.args[0].input.InstanceIds).not.toContain(old.id);
   });
 
+  it.each<[string, (mh: ManagerHarness) => void]>([
+    ['RunInstances refused', (mh) => { mh.aws.fault('ec2:RunInstances', awsError('UnauthorizedOperation', 'You are not authorized', 403)); }],
+    ['runner creation refused', (mh) => { mh.gitlab.failNext('POST', /^\/user\/runners$/, 403); }],
+    ['PutParameter refused', (mh) => { mh.aws.fault('ssm:PutParameter', awsError('AccessDeniedException', 'not allowed')); }],
+    ['phase host fails', (mh) => { mh.aws.fault('command:phase-host'); }],
+    ['phase keypair fails', (mh) => { mh.aws.fault('command:phase-keypair'); }],
+    ['the new runner never comes online', (mh) => { mh.gitlab.neverComesOnline = true; }],
+  ])('before the switch, %s: only the old manager, runner, key pair and token remain', async (_name, inject) => {
+    const { old, runner, workers } = servingEnvironment();
+    inject(m);
+    const id = await m.request('rotate stage');
+    expect(await m.outcome(id)).toMatch(/Failed/);
+    expect(m.aws.live().map((i) => i.id).sort()).toEqual([old.id, ...workers.map((w) => w.id)].sort());
+    expect([...m.gitlab.runners.keys()]).toEqual([runner.id]);
+    expect([...m.aws.keyPairs.keys()]).toEqual([`runner-ops-stage-${old.id}`]);
+    expect(m.aws.parameterValue(PARAM)).toBe(runner.token);
+    expect(old.runnerStopped).toBeUndefined();
+  });
+
   it('a failure after the switch is not rolled back and the thread lists what remains', async () => {
     const { old } = servingEnvironment();
     m.aws.fault('command:drain');
