@@ -7,12 +7,15 @@ import {
   escapeMrkdwn,
   formatCommand,
   isChangingVerb,
+  isTypedChangingVerb,
   parseCommand,
   type ParseResult,
   SAFE_IMAGE_REFERENCE,
+  TYPED_CHANGING_VERBS,
   USAGE,
   VERBS,
 } from './command';
+import { helpText } from './help-text';
 
 const IMAGE = '123456789012.dkr.ecr.eu-central-1.amazonaws.com/ci/base:latest';
 const DIGEST = `public.ecr.aws/docker/library/alpine@sha256:${'ab'.repeat(32)}`;
@@ -218,6 +221,28 @@ describe('echo', () => {
 describe('isChangingVerb', () => {
   it.each(VERBS.map((v) => [v, (CHANGING_VERBS as readonly string[]).includes(v)] as const))('%s → %s', (verb, expected) => {
     expect(isChangingVerb(verb)).toBe(expected);
+  });
+});
+
+describe('button-only changing verbs (remove-stale)', () => {
+  it('are changing verbs an operation can carry, but not typed ones', () => {
+    expect(CHANGING_VERBS).toEqual([...TYPED_CHANGING_VERBS, 'remove-stale']);
+    expect(isChangingVerb('remove-stale')).toBe(true);
+    expect(isTypedChangingVerb('remove-stale')).toBe(false);
+    expect(TYPED_CHANGING_VERBS.every((v) => isTypedChangingVerb(v))).toBe(true);
+    expect(VERBS).toEqual(['help', 'status', 'history', 'bootstrap', 'rotate', 'reregister', 'verify-ecr', 'destroy', 'cancel']);
+    expect(Object.keys(USAGE)).not.toContain('remove-stale');
+    expect(helpText({ environments: [{ name: 'prod', mayRequest: true, approvalRequired: true }] })).not.toContain('remove-stale');
+  });
+
+  it.each(['remove-stale prod', 'remove-stale', 'REMOVE-STALE stage --dry-run', '/runner remove-stale prod'])('%j is an unknown verb', (text) => {
+    expect(error(text)).toMatch(/^I don't know the verb `remove-stale`/i);
+  });
+
+  it('--dry-run on a verb that changes nothing names only the typed changing verbs', () => {
+    const e = error('status prod --dry-run');
+    expect(e).toContain('(bootstrap, rotate, reregister, verify-ecr, destroy)');
+    expect(e).not.toContain('remove-stale');
   });
 });
 

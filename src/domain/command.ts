@@ -25,10 +25,22 @@
 import { environmentName, IMAGE_REFERENCE } from '../config/grammar';
 import { isOperationId } from './operation-id';
 
-export const CHANGING_VERBS = ['bootstrap', 'rotate', 'reregister', 'verify-ecr', 'destroy'] as const;
+/** The changing verbs a person can type: the grammar, its usage and the help text. */
+export const TYPED_CHANGING_VERBS = ['bootstrap', 'rotate', 'reregister', 'verify-ecr', 'destroy'] as const;
+export type TypedChangingVerb = (typeof TYPED_CHANGING_VERBS)[number];
+/**
+ * Changing verbs only a button starts (`runner_remove_stale` on a status answer starts
+ * `remove-stale`). They are never typed: `/runner remove-stale …` is an unknown verb.
+ */
+export const BUTTON_CHANGING_VERBS = ['remove-stale'] as const;
+/**
+ * Every changing verb an operation record, the registry, the audit log and a thread root can
+ * carry: the typed ones and the button-only ones.
+ */
+export const CHANGING_VERBS = [...TYPED_CHANGING_VERBS, ...BUTTON_CHANGING_VERBS] as const;
 export type ChangingVerb = (typeof CHANGING_VERBS)[number];
 
-export const VERBS = ['help', 'status', 'history', ...CHANGING_VERBS, 'cancel'] as const;
+export const VERBS = ['help', 'status', 'history', ...TYPED_CHANGING_VERBS, 'cancel'] as const;
 export type Verb = (typeof VERBS)[number];
 
 export type Command =
@@ -61,8 +73,14 @@ const MAX_TEXT_LENGTH = 4000;
 const MAX_IMAGE_LENGTH = 510;
 const MAX_ECHO = 40;
 
+/** Any changing verb, typed or button-only (what an operation record may carry). */
 export function isChangingVerb(v: string): v is ChangingVerb {
   return (CHANGING_VERBS as readonly string[]).includes(v);
+}
+
+/** A changing verb a person may type (takes `--dry-run`). */
+export function isTypedChangingVerb(v: string): v is TypedChangingVerb {
+  return (TYPED_CHANGING_VERBS as readonly string[]).includes(v);
 }
 
 function isVerb(v: string): v is Verb {
@@ -171,8 +189,8 @@ function parse(text: string): ParseResult {
       return fail(`Unknown flag ${echo(token)}${hint}: ${usage(verb)}`);
     }
   }
-  if (dryRun && !isChangingVerb(verb)) {
-    return fail(`${code(DRY_RUN_FLAG)} only applies to verbs that change something (${CHANGING_VERBS.join(', ')}): ${usage(verb)}`);
+  if (dryRun && !isTypedChangingVerb(verb)) {
+    return fail(`${code(DRY_RUN_FLAG)} only applies to verbs that change something (${TYPED_CHANGING_VERBS.join(', ')}): ${usage(verb)}`);
   }
   return parseArguments(verb, positionals, dryRun);
 }

@@ -12,6 +12,7 @@ import { DEFAULT_TIMINGS, type ManagerOpsDeps } from './manager/deps';
 import { destroyOperation } from './manager/destroy';
 import { reregisterOperation } from './manager/reregister';
 import { rotateOperation } from './manager/rotate';
+import { staleRunnersOperation } from './stale-runners';
 
 export interface ProductClients {
   aws: AwsClientFactory;
@@ -20,7 +21,7 @@ export interface ProductClients {
 }
 
 export function productOperations(deps: ManagerOpsDeps): OperationDefinition[] {
-  return [bootstrapOperation(deps), rotateOperation(deps), reregisterOperation(deps), destroyOperation(deps)];
+  return [bootstrapOperation(deps), rotateOperation(deps), reregisterOperation(deps), destroyOperation(deps), staleRunnersOperation(deps)];
 }
 
 export function registerProductOperations(registry: OperationRegistry, clients: ProductClients): void {

@@ -15,17 +15,28 @@ import { RunnerOpsError, userMessage } from '../domain/errors';
 import type { OperationRecord } from '../domain/operation';
 import { newOperationId } from '../domain/operation-id';
 import { approvalRequired, approversConfigured, canCancel, canRequest, decideApproval } from '../domain/policy';
-import { type Block, codeBlock, escapeMrkdwn, section } from '../adapters/slack/blocks';
+import { type Block, codeBlock, escapeMrkdwn, section, truncateSection } from '../adapters/slack/blocks';
 import type { OperationThreads } from '../adapters/slack/operation-threads';
 import type { UserGroupResolver } from '../adapters/slack/usergroups';
 import type { AuditLog } from '../store/audit-log';
 import type { OperationStore } from '../store/operation-store';
 import type { OperationQueues } from '../queue/operation-queues';
 import type { OperationRegistry } from './framework/registry';
-import type { Plan } from './framework/types';
+import { redact } from '../domain/redact';
+import type { Plan, PlanDetail } from './framework/types';
 
 export type ChangingCommand = Extract<Command, { dryRun: boolean }>;
-export interface Answer { text: string; blocks?: Block[] }
+/**
+ * Plan parts too long for one message (a dry run's scripts, config.toml). The service does no
+ * Slack I/O: the command listener uploads them as files (adapters/slack/plan-files.ts) and, if
+ * that fails, sends them inline with `detailAnswers` instead.
+ */
+export interface AnswerFiles {
+  /** mrkdwn introducing the files where they are shared. */
+  comment: string;
+  details: readonly PlanDetail[];
+}
+export interface Answer { text: string; blocks?: Block[]; files?: AnswerFiles }
 
 export interface ServiceDeps {
   store: OperationStore;
@@ -47,26 +58,82 @@ function argsOf(command: ChangingCommand): Record<string, string> {
   return command.verb === 'verify-ecr' && command.image !== undefined ? { image: command.image } : {};
 }
 
-/** The plan as ephemeral messages: the summary and steps first, then each long part. */
+/** A detail's code-block chunk: at most this many characters once escaped (a section holds 3,000). */
+const DETAIL_CHUNK = 2_800;
+
+/** `line` cut into pieces whose escaped form fits a chunk (with its newline). */
+function splitLine(line: string): string[] {
+  const max = DETAIL_CHUNK - 1;
+  const pieces: string[] = [];
+  let rest = line;
+  while (escapeMrkdwn(rest).length > max) {
+    let take = Math.min(rest.length, max);
+    while (take > 1 && escapeMrkdwn(rest.slice(0, take)).length > max) take -= Math.max(1, escapeMrkdwn(rest.slice(0, take)).length - max);
+    const code = rest.charCodeAt(take - 1);
+    if (take > 1 && code >= 0xd800 && code <= 0xdbff) take -= 1;
+    pieces.push(rest.slice(0, take));
+    rest = rest.slice(take);
+  }
+  pieces.push(rest);
+  return pieces;
+}
+
+/** `content` in whole lines, each chunk's escaped form at most DETAIL_CHUNK characters. */
+function detailChunks(content: string): string[] {
+  const chunks: string[] = [];
+  let cur = '';
+  let curLength = 0;
+  for (const piece of content.replace(/\s+$/, '').split('\n').flatMap(splitLine)) {
+    const length = escapeMrkdwn(piece).length + 1;
+    if (curLength + length > DETAIL_CHUNK && cur !== '') { chunks.push(cur); cur = ''; curLength = 0; }
+    cur += `${piece}\n`;
+    curLength += length;
+  }
+  if (cur !== '' || chunks.length === 0) chunks.push(cur);
+  return chunks;
+}
+
+/** Whether a detail fits in one Block Kit section as a code block (else it goes as a file). */
+export function detailFitsInline(detail: PlanDetail): boolean {
+  return detailChunks(redact(detail.content)).length === 1;
+}
+
+/** One detail inline, as ephemeral messages of one code block each (redacted, whole lines). */
+export function detailAnswers(d: PlanDetail): Answer[] {
+  const chunks = detailChunks(redact(d.content));
+  return chunks.map((chunk, i) => {
+    const title = `*${escapeMrkdwn(d.title)}* (\`${escapeMrkdwn(d.filename)}\`${chunks.length > 1 ? `, part ${i + 1} of ${chunks.length}` : ''})`;
+    return { text: `${d.title} (${d.filename})`, blocks: [section(title), section(codeBlock(chunk))] };
+  });
+}
+
+function sizeOf(content: string): string {
+  const lines = content.replace(/\n$/, '').split('\n').length;
+  const bytes = Buffer.byteLength(content, 'utf8');
+  return `${lines} line${lines === 1 ? '' : 's'}, ${bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KB`}`;
+}
+
+/**
+ * The plan as ephemeral messages: first the summary, the steps and the list of details; then each
+ * detail that fits in one section, inline. Details that do not fit are not in the messages: the
+ * first answer's `files` carries them, for the listener to upload as files (or to send inline
+ * with `detailAnswers` when the upload fails).
+ */
 export function planAnswers(opId: string, verb: ChangingVerb, envName: string, plan: Plan): Answer[] {
   const head = `*Dry run* \`${opId}\`: \`${verb}\` on *${escapeMrkdwn(envName)}* — nothing was queued or changed.`;
   const steps = plan.steps.map((s, i) => `${i + 1}. ${escapeMrkdwn(s)}`).join('\n');
-  const first: Answer = { text: head, blocks: [section(head), section(plan.summary), section(`*Steps*\n${steps}`)] };
-  const details = (plan.details ?? []).flatMap((d) => {
-    const chunks: string[] = [];
-    const lines = d.content.split('\n');
-    let cur = '';
-    for (const line of lines) {
-      if (cur.length + line.length + 1 > 2_800 && cur !== '') { chunks.push(cur); cur = ''; }
-      cur += `${line.slice(0, 2_800)}\n`;
-    }
-    if (cur !== '') chunks.push(cur);
-    return chunks.map((chunk, i) => {
-      const title = `*${escapeMrkdwn(d.title)}* (\`${escapeMrkdwn(d.filename)}\`${chunks.length > 1 ? `, part ${i + 1} of ${chunks.length}` : ''})`;
-      return { text: `${d.title} (${d.filename})`, blocks: [section(title), section(codeBlock(chunk))] };
-    });
-  });
-  return [first, ...details];
+  const details = plan.details ?? [];
+  const long = details.filter((d) => !detailFitsInline(d));
+  const listing = details.map((d) => `• *${escapeMrkdwn(d.title)}* — \`${escapeMrkdwn(d.filename)}\`, ${sizeOf(d.content)}${long.includes(d) ? ' (as a file)' : ''}`);
+  const first: Answer = {
+    text: head,
+    blocks: [
+      section(head), section(plan.summary), section(truncateSection(`*Steps*\n${steps}`)),
+      ...(details.length === 0 ? [] : [section(truncateSection(`*What would be written*\n${listing.join('\n')}`))]),
+    ],
+    ...(long.length === 0 ? {} : { files: { comment: `${head} The parts of the plan too long for a message:`, details: long } }),
+  };
+  return [first, ...details.filter((d) => !long.includes(d)).flatMap(detailAnswers)];
 }
 
 export class OperationService {
@@ -89,30 +156,53 @@ export class OperationService {
 
   /** A changing verb typed by `userId` in `channelId`. Returns the ephemeral answers. */
   async request(input: { userId: string; channelId: string; command: ChangingCommand }): Promise<Answer[]> {
-    const { userId, command } = input;
-    const env = this.environment(command.env);
+    const { command } = input;
+    return this.submit({ userId: input.userId, channelId: input.channelId, verb: command.verb, envName: command.env, args: argsOf(command), dryRun: command.dryRun });
+  }
+
+  /**
+   * A changing operation started by a button (`runner_remove_stale` starts `remove-stale`):
+   * exactly the rules of a typed request (operator check, approval, thread root, queue), never a
+   * dry run. `channelId` is where the button was clicked (the thread goes there only where the
+   * environment has no channel). An environment no longer in the fleet file is refused.
+   */
+  async requestFromButton(input: { userId: string; channelId: string; verb: ChangingVerb; env: string; args?: Readonly<Record<string, string>> }): Promise<Answer[]> {
+    if (this.deps.fleet().environments[input.env] === undefined) {
+      return [plain(`There is no environment \`${escapeMrkdwn(input.env)}\` (any more); nothing was requested.`)];
+    }
+    return this.submit({ userId: input.userId, channelId: input.channelId, verb: input.verb, envName: input.env, args: { ...input.args }, dryRun: false });
+  }
+
+  /**
+   * The one request path, typed or clicked. The operation's args are what the requester gave,
+   * plus what the plan fixed (`Plan.args`, e.g. the exact runners a clean-up will consider), so
+   * the run acts on what the approver saw.
+   */
+  private async submit(input: { userId: string; channelId: string; verb: ChangingVerb; envName: string; args: Record<string, string>; dryRun: boolean }): Promise<Answer[]> {
+    const { userId, verb, envName } = input;
+    const env = this.environment(envName);
     if (!canRequest(env, userId)) {
-      return [plain(`You are not an operator of *${escapeMrkdwn(command.env)}*, so you cannot \`${command.verb}\` it. Ask one of its operators.`)];
+      return [plain(`You are not an operator of *${escapeMrkdwn(envName)}*, so you cannot \`${verb}\` it. Ask one of its operators.`)];
     }
-    const needsApproval = approvalRequired(env, command.verb);
+    const needsApproval = approvalRequired(env, verb);
     if (needsApproval && !approversConfigured(env)) {
-      return [plain(`\`${command.verb}\` on *${escapeMrkdwn(command.env)}* needs someone else's approval, but the fleet file lists no approvers for it. Add \`approval.approvers\` or \`approval.approverGroups\`.`)];
+      return [plain(`\`${verb}\` on *${escapeMrkdwn(envName)}* needs someone else's approval, but the fleet file lists no approvers for it. Add \`approval.approvers\` or \`approval.approverGroups\`.`)];
     }
-    const def = this.deps.registry.get(command.verb);
-    if (def === undefined) return [plain(`\`${command.verb}\` is not available in this version of runner-ops.`)];
+    const def = this.deps.registry.get(verb);
+    if (def === undefined) return [plain(`\`${verb}\` is not available in this version of runner-ops.`)];
 
     const id = this.newId();
-    const args = argsOf(command);
-    const plan = await def.plan({ envName: command.env, env, args, requesterId: userId, operationId: id });
+    const plan = await def.plan({ envName, env, args: input.args, requesterId: userId, operationId: id });
+    const args = { ...input.args, ...plan.args };
 
-    if (command.dryRun) {
-      await this.deps.audit.record({ kind: 'dry_run', operationId: id, verb: command.verb, env: command.env, userId, at: this.now() });
-      return planAnswers(id, command.verb, command.env, plan);
+    if (input.dryRun) {
+      await this.deps.audit.record({ kind: 'dry_run', operationId: id, verb, env: envName, userId, at: this.now() });
+      return planAnswers(id, verb, envName, plan);
     }
 
     const now = this.now();
     const op: OperationRecord = {
-      id, verb: command.verb, env: command.env, args, requesterId: userId,
+      id, verb, env: envName, args, requesterId: userId,
       channel: env.channel ?? input.channelId,
       state: needsApproval ? 'awaiting_approval' : 'queued',
       fingerprint: environmentFingerprint(env),

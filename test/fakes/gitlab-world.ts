@@ -14,6 +14,10 @@ export interface WorldRunner {
   status: 'online' | 'offline' | 'stale' | 'never_contacted';
   tags: string[];
   body: Record<string, unknown>;
+  /** When GitLab last heard from it (details only); unset: now when online, never otherwise. */
+  contactedAt?: Date;
+  /** Reported as `created_at` (list and details) when set. */
+  createdAt?: Date;
 }
 
 export class GitlabWorld {
@@ -26,6 +30,16 @@ export class GitlabWorld {
   neverComesOnline = false;
 
   constructor(private readonly fake: GitlabFake) { this.install(); }
+
+  /** Forgets every runner and record and re-registers the routes (after `fake.reset()`). */
+  reset(): void {
+    this.runners.clear();
+    this.created.length = 0;
+    this.deleted.length = 0;
+    this.failures = [];
+    this.neverComesOnline = false;
+    this.install();
+  }
 
   /** Re-registers the routes after `fake.reset()`. */
   install(): void {
@@ -58,7 +72,8 @@ export class GitlabWorld {
       if (failed !== undefined) return failed;
       const r = this.runners.get(Number(req.path.split('/')[2]));
       if (r === undefined) return { status: 404, body: { message: '404 Not found' } };
-      return { body: { ...this.listed(r), contacted_at: r.status === 'online' ? new Date().toISOString() : null, tag_list: r.tags, version: '18.5.0' } };
+      const contacted = r.contactedAt?.toISOString() ?? (r.status === 'online' ? new Date().toISOString() : null);
+      return { body: { ...this.listed(r), contacted_at: contacted, tag_list: r.tags, version: '18.5.0' } };
     });
     this.fake.on('DELETE', /^\/runners\/\d+$/, (req) => {
       const failed = gate(req);
@@ -71,13 +86,16 @@ export class GitlabWorld {
   }
 
   private listed(r: WorldRunner) {
-    return { id: r.id, description: r.description, paused: false, is_shared: false, runner_type: 'group_type', online: r.status === 'online', status: r.status, ip_address: '' };
+    return {
+      id: r.id, description: r.description, paused: false, is_shared: false, runner_type: 'group_type', online: r.status === 'online', status: r.status, ip_address: '',
+      ...(r.createdAt === undefined ? {} : { created_at: r.createdAt.toISOString() }),
+    };
   }
 
   /** A runner that exists before the test's operation. */
-  addRunner(description: string, status: WorldRunner['status'] = 'online'): WorldRunner {
+  addRunner(description: string, status: WorldRunner['status'] = 'online', dates: { contactedAt?: Date; createdAt?: Date } = {}): WorldRunner {
     this.nextId += 1;
-    const r: WorldRunner = { id: this.nextId, description, token: `glrt-${randomBytes(12).toString('hex')}`, status, tags: ['docker'], body: {} };
+    const r: WorldRunner = { id: this.nextId, description, token: `glrt-${randomBytes(12).toString('hex')}`, status, tags: ['docker'], body: {}, ...dates };
     this.runners.set(r.id, r);
     return r;
   }

@@ -12,6 +12,7 @@ import { Writable } from 'node:stream';
 import { createAwsClientFactory } from '../../src/adapters/aws/clients';
 import { systemClock } from '../../src/domain/clock';
 import { productOperations } from '../../src/operations/catalogue';
+import type { OperationDefinition } from '../../src/operations/framework/types';
 import { DEFAULT_TIMINGS, type ManagerOpsDeps } from '../../src/operations/manager/deps';
 import { AwsWorld } from '../fakes/aws-world';
 import { startGitlabFake, type GitlabFake } from '../fakes/gitlab-fake';
@@ -51,10 +52,22 @@ export interface ManagerHarness {
   everythingInRedis(): Promise<string>;
   /** Starts another replica on the same prefix (after `h.stop()`), keeping the worlds. */
   restart(): Promise<void>;
+  /** Between tests: fails on unexpected GitLab requests, then empties both worlds and the fakes. */
+  resetWorlds(): void;
   stop(): Promise<void>;
+  /**
+   * Clicks a button whose value is not an operation id (e.g. `runner_remove_stale`, value = the
+   * environment), from an ephemeral message in `C0CMD`; returns the first ephemeral answer's text.
+   */
+  click(actionId: string, value: string, userId?: string): Promise<string>;
 }
 
-export async function startManagerHarness(name: string): Promise<ManagerHarness> {
+export interface ManagerHarnessOptions {
+  /** Operations registered besides the product's (a verb the product already registers is skipped). */
+  extra?: (deps: ManagerOpsDeps) => OperationDefinition[];
+}
+
+export async function startManagerHarness(name: string, opts: ManagerHarnessOptions = {}): Promise<ManagerHarness> {
   const aws = new AwsWorld();
   const gitlabFake = await startGitlabFake({ token: GITLAB_TOKEN });
   const gitlab = new GitlabWorld(gitlabFake);
@@ -74,7 +87,10 @@ export async function startManagerHarness(name: string): Promise<ManagerHarness>
   const prefix = uniquePrefix(name);
   const boot = () => startHarness({
     name, prefix, slack,
-    register: (registry) => { for (const def of productOperations(deps)) registry.register(def); },
+    register: (registry) => {
+      for (const def of productOperations(deps)) registry.register(def);
+      for (const def of opts.extra?.(deps) ?? []) if (registry.get(def.verb) === undefined) registry.register(def);
+    },
     botOptions: { log },
     env: { GITLAB_URL: 'https://gitlab.example.com' },
   });
@@ -125,11 +141,25 @@ export async function startManagerHarness(name: string): Promise<ManagerHarness>
       }
     },
     async restart() { h = await boot(); },
+    resetWorlds() {
+      aws.reset();
+      const unexpected = [...gitlabFake.unexpected];
+      gitlabFake.reset();
+      gitlab.reset();
+      if (unexpected.length > 0) throw new Error(`gitlab-fake received unexpected requests: ${unexpected.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+    },
     async stop() {
       await h.stop().catch(() => undefined);
       await slack.stop();
       await gitlabFake.close();
       aws.restore();
+    },
+    async click(actionId, value, userId = 'U0ALICE') {
+      const responseId = `click-${Math.random()}`;
+      const res = await h.click(actionId, value, userId, { channelId: 'C0CMD', messageTs: '1700000000.000100', responseId });
+      if (res.status !== 200) throw new Error(`the click was answered ${res.status}: ${res.body}`);
+      await slack.waitFor((f) => f.responses.some((r) => r.id === responseId), 10_000, `the answer to ${actionId}`);
+      return String(slack.responses.find((r) => r.id === responseId)?.body.text);
     },
   };
   return m;

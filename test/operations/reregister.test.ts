@@ -16,16 +16,7 @@ const PARAM = '/runner-ops/stage/runner-token';
 describe('reregister', () => {
   let m: ManagerHarness;
   beforeAll(async () => { m = await startManagerHarness('reregister'); });
-  afterEach(() => {
-    m.aws.reset();
-    m.gitlabFake.assertNoUnexpected();
-    m.gitlabFake.reset();
-    m.gitlab.runners.clear();
-    m.gitlab.created.length = 0;
-    m.gitlab.deleted.length = 0;
-    m.gitlab.neverComesOnline = false;
-    m.gitlab.install();
-  });
+  afterEach(() => { m.resetWorlds(); });
   afterAll(async () => {
     await m.stop();
     await deletePrefix(m.h.prefix);

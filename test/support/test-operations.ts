@@ -4,7 +4,7 @@
  * gate, make it fail, or make it save in-flight state.
  */
 import type { ChangingVerb } from '../../src/domain/command';
-import type { Json, OperationDefinition, StepContext } from '../../src/operations/framework/types';
+import type { Json, OperationDefinition, PlanDetail, StepContext } from '../../src/operations/framework/types';
 
 export interface StepRun { op: string; step: string; saved: Json | undefined; worker: string }
 
@@ -22,6 +22,8 @@ export interface ScriptedOptions {
   runs: StepRun[];
   worker?: string;
   cleanups?: Array<{ op: string; outcome: string; saved: Record<string, Json> }>;
+  /** The plan's details (what --dry-run shows); default one small `script.sh`. */
+  details?: readonly PlanDetail[];
 }
 
 export function scriptedOperation(o: ScriptedOptions): OperationDefinition {
@@ -31,7 +33,7 @@ export function scriptedOperation(o: ScriptedOptions): OperationDefinition {
     plan: async ({ envName }) => ({
       summary: `*Test plan* for ${envName}: launch nothing, change nothing.`,
       steps: steps.map((s) => `step ${s}`),
-      details: [{ title: 'Script', filename: 'script.sh', content: '#!/bin/bash\necho test\n' }],
+      details: o.details ?? [{ title: 'Script', filename: 'script.sh', content: '#!/bin/bash\necho test\n' }],
     }),
     steps: steps.map((name) => ({
       name,

@@ -23,12 +23,22 @@ export interface MrkdwnText { type: 'mrkdwn'; text: string; verbatim?: boolean }
 export interface PlainText { type: 'plain_text'; text: string; emoji?: boolean }
 export type TextObject = MrkdwnText | PlainText;
 
+/** A button's "are you sure?" dialog (title ≤ 100, text ≤ 300, button labels ≤ 30 characters). */
+export interface ConfirmDialog {
+  title: PlainText;
+  text: TextObject;
+  confirm: PlainText;
+  deny: PlainText;
+  style?: 'primary' | 'danger';
+}
+
 export interface ButtonElement {
   type: 'button';
   action_id: string;
   text: PlainText;
   value?: string;
   style?: 'primary' | 'danger';
+  confirm?: ConfirmDialog;
 }
 
 export interface SectionBlock { type: 'section'; block_id?: string; text?: TextObject; fields?: TextObject[] }
@@ -130,6 +140,13 @@ export function button(actionId: string, label: string, value: string, style?: '
   const b: ButtonElement = { type: 'button', action_id: actionId, text: plain(label, MAX_BUTTON_TEXT), value: value.slice(0, MAX_BUTTON_VALUE) };
   if (style !== undefined) b.style = style;
   return b;
+}
+
+/** A confirm dialog; `text` is mrkdwn (escaped by the caller). Every part is cut to Slack's limits. */
+export function confirmDialog(title: string, text: string, confirm: string, deny = 'Cancel', style?: 'primary' | 'danger'): ConfirmDialog {
+  const d: ConfirmDialog = { title: plain(title, 100), text: mrkdwn(truncateText(text, 300)), confirm: plain(confirm, 30), deny: plain(deny, 30) };
+  if (style !== undefined) d.style = style;
+  return d;
 }
 
 export function actions(elements: ButtonElement[], blockId?: string): ActionsBlock {

@@ -21,6 +21,11 @@ export interface Plan {
   /** The step labels, in order. */
   steps: readonly string[];
   details?: readonly PlanDetail[];
+  /**
+   * Arguments the plan fixed, added to the operation's args (OperationRecord.args) so that the
+   * run acts on what the approver saw (e.g. the runner ids a stale-runner clean-up listed).
+   */
+  args?: Readonly<Record<string, string>>;
 }
 
 export interface PlanInput {

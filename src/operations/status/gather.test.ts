@@ -8,7 +8,7 @@ import { environmentSchema, type EnvironmentConfig } from '../../config/fleet-sc
 import { closedPortUrl, startGitlabFake, type GitlabFake } from '../../../test/fakes/gitlab-fake';
 import type { AwsClients } from '../../adapters/aws/clients';
 import type { Runner } from '../../adapters/gitlab/runners';
-import { gatherStatus, isStale, type StatusDeps } from './gather';
+import { gatherStatus, isRemovableStale, isStale, type StatusDeps } from './gather';
 import type { OpenOperationSummary, SpotEventSummary } from './types';
 
 const TOKEN = 'glpat-status-test';
@@ -107,6 +107,7 @@ describe('gatherStatus', () => {
       [11, false, true, 3],
       [10, true, false, undefined],
     ]);
+    expect(r.runners.value.map((x) => [x.runner.id, x.removable])).toEqual([[11, false], [10, true]]);
     expect(r.runners.value[0]?.runner.contactedAt).toEqual(new Date(iso(-30_000)));
     expect(r.warnings).toEqual([
       expect.stringMatching(/^Runner #11's token expires in 3 day\(s\).*reregister prod/),
@@ -206,5 +207,21 @@ describe('isStale', () => {
     ['offline, no dates', {}, false],
   ])('%s -> %s', (_name, over, expected) => {
     expect(isStale({ ...base, ...over }, NOW, 14)).toBe(expected);
+  });
+});
+
+describe('isRemovableStale (what the stale-runner clean-up may delete)', () => {
+  const base: Runner = { id: 1, description: '', status: 'offline', paused: false, runnerType: 'group_type', environment: 'prod', managerId: 'i-0aaaaaaaaaaaaaaa1', tags: [] };
+  const old = new Date(NOW.getTime() - 30 * DAY);
+  it.each<[string, Partial<Runner>, string | undefined, boolean]>([
+    ['stale in GitLab', { status: 'stale' }, undefined, true],
+    ['offline 30 days, another manager', { contactedAt: old }, 'i-0bbbbbbbbbbbbbbb2', true],
+    ['offline 30 days, the current manager\'s', { contactedAt: old }, 'i-0aaaaaaaaaaaaaaa1', false],
+    ['stale in GitLab, the current manager\'s', { status: 'stale' }, 'i-0aaaaaaaaaaaaaaa1', false],
+    ['unmarked runner, offline 30 days', { contactedAt: old, managerId: undefined }, 'i-0aaaaaaaaaaaaaaa1', true],
+    ['online, whatever its dates', { status: 'online', contactedAt: old, createdAt: old }, undefined, false],
+    ['offline 13 days', { contactedAt: new Date(NOW.getTime() - 13 * DAY) }, undefined, false],
+  ])('%s -> %s', (_name, over, current, expected) => {
+    expect(isRemovableStale({ ...base, ...over }, NOW, 14, current)).toBe(expected);
   });
 });

@@ -44,12 +44,23 @@ export function isStale(runner: Runner, now: Date, staleAfterDays: number): bool
   return since !== undefined && now.getTime() - since.getTime() > staleAfterDays * DAY_MS;
 }
 
+/**
+ * Whether the stale-runner clean-up (`remove-stale`, the `runner_remove_stale` button) may delete
+ * this runner: stale by `isStale`, never one GitLab reports online, never the current manager's
+ * own runner (that one is repaired with `reregister`, not deleted).
+ */
+export function isRemovableStale(runner: Runner, now: Date, staleAfterDays: number, currentManagerId: string | undefined): boolean {
+  if (runner.status === 'online' || !isStale(runner, now, staleAfterDays)) return false;
+  return currentManagerId === undefined || runner.managerId !== currentManagerId;
+}
+
 function assessRunner(runner: Runner, now: Date, staleAfterDays: number, managerId: string | undefined): RunnerReport {
   const expiresInDays = runner.tokenExpiresAt === undefined ? undefined : Math.floor((runner.tokenExpiresAt.getTime() - now.getTime()) / DAY_MS);
   const expiresInMs = runner.tokenExpiresAt === undefined ? undefined : runner.tokenExpiresAt.getTime() - now.getTime();
   return {
     runner,
     stale: isStale(runner, now, staleAfterDays),
+    removable: isRemovableStale(runner, now, staleAfterDays, managerId),
     tokenExpiresInDays: expiresInDays,
     tokenExpiringSoon: expiresInMs !== undefined && expiresInMs <= TOKEN_EXPIRY_WARNING_DAYS * DAY_MS,
     onOtherManager: managerId !== undefined && runner.managerId !== undefined && runner.managerId !== managerId,

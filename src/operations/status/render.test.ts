@@ -1,6 +1,6 @@
 import type { ManagerInstance } from '../../adapters/aws/ec2-instances';
 import type { Runner } from '../../adapters/gitlab/runners';
-import { linesSection, renderStatusBlocks, type SlackBlock } from './render';
+import { linesSection, REMOVE_STALE_ACTION_ID, renderStatusBlocks, type SlackBlock } from './render';
 import type { RunnerReport, StatusReport } from './types';
 
 const NOW = new Date('2030-06-15T12:00:00Z');
@@ -13,7 +13,7 @@ const manager: ManagerInstance = {
 function runner(id: number, over: Partial<Runner> = {}): RunnerReport {
   return {
     runner: { id, description: `prod runner [runner-ops:prod manager:${manager.id}]`, status: 'online', paused: false, runnerType: 'group_type', environment: 'prod', managerId: manager.id, tags: ['docker', 'aws'], contactedAt: new Date(NOW.getTime() - 30_000), ...over },
-    stale: false, tokenExpiresInDays: undefined, tokenExpiringSoon: false, onOtherManager: false,
+    stale: false, removable: false, tokenExpiresInDays: undefined, tokenExpiringSoon: false, onOtherManager: false,
   };
 }
 
@@ -121,6 +121,53 @@ describe('renderStatusBlocks', () => {
     expectWithinLimits(blocks);
     const body = allText(blocks);
     expect(body).toMatch(/…and \d+ more/);
+  });
+});
+
+describe('the stale-runner clean-up button', () => {
+  const staleRunner = (id: number, over: Partial<Runner> = {}): RunnerReport => ({
+    ...runner(id, { status: 'offline', contactedAt: new Date(NOW.getTime() - 30 * 86400_000), managerId: 'i-0aaaaaaaaaaaaaaa1', ...over }),
+    stale: true,
+    removable: true,
+  });
+  const buttonsOf = (blocks: SlackBlock[]) => blocks.flatMap((b) => (b.type === 'actions' ? b.elements : []));
+
+  it('is absent when no runner is stale', () => {
+    const { blocks } = renderStatusBlocks(report());
+    expect(buttonsOf(blocks)).toEqual([]);
+    expect(JSON.stringify(blocks)).not.toContain(REMOVE_STALE_ACTION_ID);
+  });
+
+  it('lists the stale runners and offers one danger button, with a confirm dialog, whose value is the environment', () => {
+    const never = { ...staleRunner(12, { status: 'never_contacted', contactedAt: undefined }) };
+    const { blocks } = renderStatusBlocks(report({ runners: { state: 'ok', value: [runner(11), staleRunner(10), never] } }));
+    const body = allText(blocks);
+    expect(body).toContain('*Stale runners* (2)\n• :red_circle: *#10* offline · contacted 30 days ago');
+    expect(body).toContain('*#12* never contacted · never contacted');
+    const buttons = buttonsOf(blocks);
+    expect(buttons).toHaveLength(1);
+    expect(buttons[0]).toMatchObject({ action_id: 'runner_remove_stale', value: 'prod', style: 'danger', text: { text: 'Remove 2 stale runners' } });
+    expect(buttons[0]?.confirm).toMatchObject({ title: { type: 'plain_text' }, confirm: { text: 'Remove' }, deny: { text: 'Cancel' }, style: 'danger' });
+    expect(buttons[0]?.confirm?.text.text).toContain('*prod*');
+    // Right under the stale list, well within the 50 blocks.
+    const at = blocks.findIndex((b) => b.type === 'actions');
+    expect(allText([blocks[at - 1] as SlackBlock])).toContain('*Stale runners*');
+    expectWithinLimits(blocks);
+  });
+
+  it('is absent when the only stale runner is one the clean-up would keep (the current manager\'s)', () => {
+    const own = { ...staleRunner(10, { managerId: manager.id }), removable: false };
+    const { blocks } = renderStatusBlocks(report({ runners: { state: 'ok', value: [runner(11), own] } }));
+    expect(allText(blocks)).toContain('*Stale runners* (1)');
+    expect(buttonsOf(blocks)).toEqual([]);
+  });
+
+  it('stays within Slack limits with hundreds of stale runners, the button kept', () => {
+    const many = Array.from({ length: 400 }, (_, i) => staleRunner(i + 1, { description: `${'x'.repeat(100)} [runner-ops:prod]` }));
+    const { blocks } = renderStatusBlocks(report({ runners: { state: 'ok', value: many }, warnings: Array.from({ length: 200 }, (_, i) => `warning ${i}`) }));
+    expectWithinLimits(blocks);
+    expect(buttonsOf(blocks)).toHaveLength(1);
+    expect(allText(blocks)).toMatch(/\*Stale runners\* \(400\)[\s\S]*…and \d+ more/);
   });
 });
 

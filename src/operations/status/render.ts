@@ -4,11 +4,17 @@
  * line by line to Slack's 3,000 characters per section; the message stays within 50 blocks.
  */
 import {
-  MAX_SECTION_TEXT, capBlocks, context, escapeMrkdwn, fallbackText, header, section, slackDate, type Block,
+  MAX_SECTION_TEXT, actions, button, capBlocks, confirmDialog, context, escapeMrkdwn, fallbackText, header, section, slackDate, type Block,
 } from '../../adapters/slack/blocks';
 import type { RunnerReport, SourceResult, StatusReport } from './types';
 
 export type SlackBlock = Block;
+
+/**
+ * The button under the stale runners: starts the stale-runner clean-up (`remove-stale`) under the
+ * environment's approval rules. Its value is the environment name.
+ */
+export const REMOVE_STALE_ACTION_ID = 'runner_remove_stale';
 
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
 
@@ -91,7 +97,24 @@ function runnerBlocks(report: StatusReport): Block[] {
     ? section('*Runners in GitLab*\nnone')
     : linesSection('*Runners in GitLab*', live.map((x) => runnerLine(x, report.generatedAt)))];
   if (stale.length > 0) blocks.push(linesSection(`*Stale runners* (${stale.length})`, stale.map((x) => runnerLine(x, report.generatedAt))));
+  const removable = stale.filter((x) => x.removable).length;
+  if (removable > 0) blocks.push(removeStaleActions(report.environment, removable));
   return blocks;
+}
+
+/** One danger button with an "are you sure?" dialog; clicking it only requests the clean-up. */
+function removeStaleActions(envName: string, count: number): Block {
+  const env = escapeMrkdwn(envName);
+  const remove = button(REMOVE_STALE_ACTION_ID, `Remove ${count} stale runner${count === 1 ? '' : 's'}`, envName, 'danger');
+  remove.confirm = confirmDialog(
+    'Remove stale runners?',
+    `Delete the stale runners of *${env}* in GitLab (never an online one, never the current manager's). `
+      + 'Where the environment requires approval, this posts an approval request first; the runners are checked again before each is deleted.',
+    'Remove',
+    'Cancel',
+    'danger',
+  );
+  return actions([remove], 'runner_stale_actions');
 }
 
 function listBlock<T>(title: string, result: SourceResult<T[]>, empty: string, line: (item: T) => string): Block {

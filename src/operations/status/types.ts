@@ -38,6 +38,8 @@ export interface RunnerReport {
   runner: Runner;
   /** stale in GitLab, or offline/never contacted for longer than gitlab.staleAfterDays. */
   stale: boolean;
+  /** The stale-runner clean-up would delete it (isRemovableStale: stale, not online, not the current manager's). */
+  removable: boolean;
   /** Whole days until the token expires (negative when expired); undefined when GitLab does not say. */
   tokenExpiresInDays: number | undefined;
   /** The token expires within TOKEN_EXPIRY_WARNING_DAYS (or has expired). */

@@ -2,7 +2,8 @@
  * The `/runner` slash command. Contract of the ack path: parse (pure), then ack within Slack's
  * three seconds with no AWS, GitLab, Redis or Web API call before it. Answers that need nothing
  * else (help, usage errors, unknown environments) travel in the ack itself; everything else is
- * answered afterwards through response_url, ephemerally.
+ * answered afterwards through response_url, ephemerally. A dry run's parts too long for a message
+ * are uploaded as files into the requester's DM with the bot (plan-files.ts), also after the ack.
  */
 import type { App, RespondFn } from '@slack/bolt';
 import type { Logger } from 'pino';
@@ -14,6 +15,7 @@ import { approvalRequired, canRequest } from '../../../domain/policy';
 import type { Metrics } from '../../../metrics';
 import type { Answer, OperationService } from '../../../operations/service';
 import { escapeMrkdwn } from '../blocks';
+import { answersAfterUpload, uploadPlanFiles } from '../plan-files';
 
 export interface CommandDeps {
   fleet: () => FleetConfig;
@@ -49,7 +51,7 @@ async function sendAll(respond: RespondFn, answers: readonly Answer[]): Promise<
 }
 
 export function registerCommand(app: App, deps: CommandDeps): void {
-  app.command('/runner', async ({ command, ack, respond }) => {
+  app.command('/runner', async ({ command, ack, respond, client, context }) => {
     const parsed = parseCommand(command.text);
     if (!parsed.ok) {
       deps.metrics.commands.inc({ verb: 'invalid', outcome: 'usage_error' });
@@ -91,6 +93,12 @@ export function registerCommand(app: App, deps: CommandDeps): void {
       answers = [failureAnswer(err)];
     }
     deps.metrics.commands.inc({ verb: cmd.verb, outcome });
+    const files = answers.find((a) => a.files !== undefined)?.files;
+    if (files !== undefined) {
+      const upload = await uploadPlanFiles(client, command.user_id, files);
+      if (!upload.ok) log.warn({ reason: upload.reason }, 'could not upload the plan files; answering inline');
+      answers = answersAfterUpload(answers, upload, context.botUserId);
+    }
     try {
       await sendAll(respond, answers);
     } catch (err) {
