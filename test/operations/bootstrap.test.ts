@@ -167,6 +167,22 @@ describe('bootstrap', () => {
     m.gitlab.neverComesOnline = false;
   });
 
+  it('on a manager that existed, a failed new runner is undone and config.toml rendered from the previous token', async () => {
+    const mgr = m.aws.addInstance({ tags: { ManagedBy: 'runner-ops', 'runner-ops:environment': 'stage', 'runner-ops:role': 'manager', 'runner-ops:operation': 'op-old001', 'runner-ops:generation': '1' }, configured: new Set(['host', 'tools', 'keypair', 'runner']) });
+    // The parameter holds the token of a runner someone deleted in GitLab: bootstrap makes a new one.
+    m.aws.parameters.set(PARAM, { values: ['glrt-of-a-deleted-runner-000'], tags: {} });
+    mgr.configuredToken = 'glrt-of-a-deleted-runner-000';
+    m.gitlab.neverComesOnline = true;
+    const id = await m.request('bootstrap stage');
+    expect(await m.outcome(id)).toMatch(/Failed.*did not come online/);
+    expect(mgr.state).toBe('running');
+    expect(m.gitlab.runners.size).toBe(0);
+    expect(m.aws.parameterValue(PARAM)).toBe('glrt-of-a-deleted-runner-000');
+    expect(mgr.configuredToken).toBe('glrt-of-a-deleted-runner-000');
+    expect(m.aws.commands.map((c) => c.kind)).toEqual(['phase-host', 'phase-tools', 'phase-keypair', 'phase-runner', 'phase-runner']);
+    expect(m.thread(id).join('\n')).toMatch(/rendered config.toml on `i-[0-9a-f]+` from the previous token again/);
+  });
+
   it('cancel during an SSM wait sends CancelCommand and cleans up', async () => {
     m.aws.commandPolls = 1e9;
     const id = await m.request('bootstrap stage');

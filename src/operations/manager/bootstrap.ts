@@ -10,7 +10,10 @@
  */
 import { launchResult, phaseResult, runnerResult } from './state';
 import type { Json, OperationDefinition } from '../framework/types';
-import { renderFor } from './commands';
+import { renderFor, rerenderConfig } from './commands';
+import { describeTokenParameter } from '../../adapters/aws/token-parameter';
+import { awsFor } from './deps';
+import type { CleanupContext } from '../framework/types';
 import type { ManagerOpsDeps } from './deps';
 import { inspectEnvironment, inspectStep } from './inspect';
 import { bootstrapDetails, bullets, existing, launchLine, versionsLine } from './plan-text';
@@ -46,6 +49,14 @@ export function bootstrapOperation(deps: ManagerOpsDeps): OperationDefinition {
     async cleanup(raw) {
       const ctx = cleanupContext(raw);
       const lines = [...await removeLaunchedManagers(deps, ctx), ...await undoRunner(deps, ctx)];
+      // A manager that existed before keeps serving: if this operation gave it a new runner's token
+      // (the runner phase started) and that runner is gone again, render config.toml from the
+      // restored parameter.
+      const kept = launchResult.safeParse(ctx.results.launch);
+      const createdRunner = ctx.saved.runner !== undefined && !(runnerResult.safeParse(ctx.results.runner).data?.created === false);
+      if (kept.success && !kept.data.launched && createdRunner && ctx.saved['phase-runner'] !== undefined && (await describeParameter(deps, ctx)).exists) {
+        lines.push(await rerenderConfig(deps, ctx, kept.data.instanceId));
+      }
       await reportCleanup(ctx, lines, 'The environment is as it was before this operation.');
     },
     summarize: (results) => bootstrapSummary(results),
@@ -69,4 +80,8 @@ function bootstrapSummary(results: Readonly<Record<string, Json>>): string {
     runner.success && runner.data.created ? `created runner #${runnerId}` : `kept runner #${runnerId}`,
   ];
   return `Bootstrapped: ${what.join(', ')}; the runner is online in GitLab.`;
+}
+
+function describeParameter(deps: ManagerOpsDeps, ctx: CleanupContext) {
+  return describeTokenParameter(awsFor(deps, ctx).ssm, ctx.env.gitlab.tokenParameter);
 }

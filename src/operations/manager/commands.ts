@@ -8,7 +8,8 @@ import { type CommandResult, commandFailed, runScript } from '../../adapters/aws
 import { renderFleet, type RenderedFleet } from '../../fleet/render';
 import type { ManagerPhaseName } from '../../fleet/manager-phases';
 import { readManagerResult } from '../../fleet/summary';
-import type { OperationContext, StepContext } from '../framework/types';
+import { userMessage } from '../../domain/errors';
+import type { CleanupContext, OperationContext, StepContext } from '../framework/types';
 import { awsFor, type ManagerOpsDeps } from './deps';
 import { commandSaved, json, read, type CommandSaved } from './state';
 import { z } from 'zod';
@@ -66,4 +67,23 @@ export async function runPhase(deps: ManagerOpsDeps, ctx: StepContext, instanceI
   const result = await runOnManagerOrFail(deps, ctx, { instanceId, script: phase.script, what: `bootstrap phase ${name}`, executionTimeoutSeconds: deps.timings.phaseSeconds[name] });
   const summary = readManagerResult(result.stdout);
   return { changed: summary.changed, restarted: summary.manager?.restarted === true };
+}
+
+/**
+ * Cleanup after the token parameter was put back: renders config.toml on `instanceId` from it
+ * again (the runner phase), so the manager uses the previous token, not the deleted runner's.
+ * This sends a new command (a cleanup has no checkpoint to re-attach to; the phase is idempotent,
+ * so a second copy after a crash does no harm). Returns a line for the thread.
+ */
+export async function rerenderConfig(deps: ManagerOpsDeps, ctx: CleanupContext, instanceId: string): Promise<string> {
+  try {
+    const script = renderFor(deps, ctx).managerPhases.find((p) => p.name === 'runner')?.script ?? '';
+    const step: StepContext = { ...ctx, saved: undefined, save: async () => undefined, throwIfCancelled: async () => undefined };
+    const result = await runOnManager(deps, step, { instanceId, script, what: 'restore of config.toml', executionTimeoutSeconds: deps.timings.phaseSeconds.runner });
+    return result.ok
+      ? `rendered config.toml on \`${instanceId}\` from the previous token again`
+      : `could not render config.toml again on \`${instanceId}\` (${result.reason}): run \`/runner bootstrap ${ctx.envName}\``;
+  } catch (err) {
+    return `could not render config.toml again on \`${instanceId}\` (${userMessage(err)}): run \`/runner bootstrap ${ctx.envName}\``;
+  }
 }

@@ -8,9 +8,8 @@
  * back into the parameter (its previous version), config.toml is rendered from it again when it
  * had already been changed, the new runner is deleted; the old runner kept serving throughout.
  */
-import { userMessage } from '../../domain/errors';
 import type { OperationDefinition, StepContext } from '../framework/types';
-import { runOnManager, renderFor, runPhase } from './commands';
+import { renderFor, rerenderConfig, runPhase } from './commands';
 import type { ManagerOpsDeps } from './deps';
 import { inspected, inspectEnvironment, inspectStep, requireManager } from './inspect';
 import { bullets, existing } from './plan-text';
@@ -60,18 +59,8 @@ export function reregisterOperation(deps: ManagerOpsDeps): OperationDefinition {
         return;
       }
       const lines = await undoRunner(deps, ctx);
-      if (ctx.saved.apply !== undefined || ctx.results.apply !== undefined) {
-        // config.toml may hold the new token already: render it again from the restored parameter.
-        try {
-          const id = manager(ctx);
-          const script = renderFor(deps, ctx).managerPhases.find((p) => p.name === 'runner')?.script ?? '';
-          const result = await runOnManager(deps, { ...ctx, saved: undefined, save: async () => undefined, throwIfCancelled: async () => undefined },
-            { instanceId: id, script, what: 'restore of config.toml', executionTimeoutSeconds: deps.timings.phaseSeconds.runner });
-          lines.push(result.ok ? `rendered config.toml on \`${id}\` from the previous token again` : `could not render config.toml again on \`${id}\` (${result.reason}): run \`/runner bootstrap ${ctx.envName}\``);
-        } catch (err) {
-          lines.push(`could not render config.toml again (${userMessage(err)}): run \`/runner bootstrap ${ctx.envName}\``);
-        }
-      }
+      // config.toml may hold the new token already: render it again from the restored parameter.
+      if (ctx.saved.apply !== undefined || ctx.results.apply !== undefined) lines.push(await rerenderConfig(deps, ctx, manager(ctx)));
       await reportCleanup(ctx, lines, 'The old runner keeps serving.');
     },
     summarize: (results) => {
