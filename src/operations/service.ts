@@ -67,10 +67,11 @@ function splitLine(line: string): string[] {
   const pieces: string[] = [];
   let rest = line;
   while (escapeMrkdwn(rest).length > max) {
-    let take = Math.min(rest.length, max);
-    while (take > 1 && escapeMrkdwn(rest.slice(0, take)).length > max) take -= Math.max(1, escapeMrkdwn(rest.slice(0, take)).length - max);
+    let take = 0;
+    let length = 0;
+    while (take < rest.length && length + escapeMrkdwn(rest.charAt(take)).length <= max) length += escapeMrkdwn(rest.charAt(take++)).length;
     const code = rest.charCodeAt(take - 1);
-    if (take > 1 && code >= 0xd800 && code <= 0xdbff) take -= 1;
+    if (take > 1 && code >= 0xd800 && code <= 0xdbff) take -= 1; // keep a surrogate pair whole
     pieces.push(rest.slice(0, take));
     rest = rest.slice(take);
   }
