@@ -1,6 +1,6 @@
 /**
  * The changing operations this build offers. A verb that is not registered is answered "not
- * available in this version" and nothing is queued (verify-ecr arrives with its own issue).
+ * available in this version" and nothing is queued.
  */
 import type { AwsClientFactory } from '../adapters/aws/clients';
 import type { GitlabClient } from '../adapters/gitlab/client';
@@ -12,6 +12,7 @@ import { DEFAULT_TIMINGS, type ManagerOpsDeps } from './manager/deps';
 import { destroyOperation } from './manager/destroy';
 import { reregisterOperation } from './manager/reregister';
 import { rotateOperation } from './manager/rotate';
+import { verifyEcrOperation } from './verify-ecr';
 import { staleRunnersOperation } from './stale-runners';
 
 export interface ProductClients {
@@ -21,7 +22,7 @@ export interface ProductClients {
 }
 
 export function productOperations(deps: ManagerOpsDeps): OperationDefinition[] {
-  return [bootstrapOperation(deps), rotateOperation(deps), reregisterOperation(deps), destroyOperation(deps), staleRunnersOperation(deps)];
+  return [bootstrapOperation(deps), rotateOperation(deps), reregisterOperation(deps), destroyOperation(deps), staleRunnersOperation(deps), verifyEcrOperation(deps)];
 }
 
 export function registerProductOperations(registry: OperationRegistry, clients: ProductClients): void {

@@ -8,12 +8,20 @@
  *
  * Failure injection: `fault(at, error?)` makes the next call at `at` (e.g. `ec2:RunInstances`,
  * `ssm:PutParameter`, `command:phase-tools`, `command:drain`) fail once; `command:` faults make
- * the command end Failed with an output tail.
+ * the command end Failed with an output tail. `ec2:RunInstances:<instance type>` fails the next
+ * launch of that type only (capacity fallback).
+ *
+ * verify-ecr: RunInstances records its whole input (market options, user data, …) on the instance
+ * and answers IdempotentParameterMismatch when a ClientToken comes back with other parameters;
+ * DescribeSecurityGroups knows `securityGroups`; ECR DescribeImages knows the images added with
+ * `addImage`; the command kinds `manager-ecr`, `worker-ready` and `verify-ecr` print what the real
+ * scripts print, and a test scripts their output per kind with `answer(kind, ...)`.
  */
 import {
-  CreateTagsCommand, DeleteKeyPairCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand,
+  CreateTagsCommand, DeleteKeyPairCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, DescribeSecurityGroupsCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand,
   type Filter, type Instance as SdkInstance, type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, ECRClient, type DescribeImagesCommandInput } from '@aws-sdk/client-ecr';
 import {
   CancelCommandCommand, DeleteParameterCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, GetParameterCommand,
   PutParameterCommand, SendCommandCommand, SSMClient, type SendCommandCommandInput,
@@ -34,7 +42,18 @@ export interface FakeInstance {
   /** The token config.toml holds (set by the runner phase). */
   configuredToken?: string;
   runnerStopped?: boolean;
+  /** What RunInstances was called with (instances the test world launched). */
+  launchInput?: RunInstancesCommandInput;
+  spot?: boolean;
+  az?: string;
+  /** EC2's StateReason (e.g. a Spot interruption). */
+  stateReason?: { Code: string; Message: string };
+  /** Readiness probes answered "still running" before the user data's marker exists. */
+  readyProbes?: number;
 }
+
+/** How a scripted command ends: its status and stdout. */
+export interface CommandAnswer { ok: boolean; stdout: string }
 
 export interface FakeCommand {
   id: string;
@@ -66,12 +85,38 @@ function kindOf(script: string): string {
   if (phase !== null) return `phase-${phase[1] ?? ''}`;
   if (/^# Drain the gitlab-runner/m.test(script)) return 'drain';
   if (/^# Remove the Docker Machine workers/m.test(script)) return 'remove-workers';
+  if (/^# ECR pull verification/m.test(script)) return 'verify-ecr';
+  if (/^# ECR credential check on the manager/m.test(script)) return 'manager-ecr';
+  if (/^# Readiness check of a runner-ops verify worker/m.test(script)) return 'worker-ready';
   return 'unknown';
 }
+
+/** A JSON line as verify-ecr.sh prints it, for scripted answers. */
+export function verifyLine(level: 'host' | 'container' | 'dind', result: 'ok' | 'failed', error = '', helperError = ''): string {
+  return JSON.stringify(result === 'ok' ? { kind: 'verify-ecr', level, result, seconds: 2 } : { kind: 'verify-ecr', level, result, seconds: 3, error, helperError });
+}
+
+/** verify-ecr.sh's whole stdout for three level lines; it exits 1 when one failed. */
+export function verifyOutput(lines: string[], image = 'image'): CommandAnswer {
+  const ok = lines.every((l) => l.includes('"result":"ok"'));
+  return { ok, stdout: `==> images\n${lines.map((l) => `==> level\n${l}`).join('\n')}\n${JSON.stringify({ kind: 'verify-ecr-summary', image, ok })}\n` };
+}
+
+/** The canonical form of a RunInstances input, for the ClientToken parameter check. */
+const launchKey = (input: RunInstancesCommandInput): string => JSON.stringify({ ...input, ClientToken: undefined });
 
 export class AwsWorld {
   readonly ec2 = mockClient(EC2Client);
   readonly ssm = mockClient(SSMClient);
+  readonly ecr = mockClient(ECRClient);
+  /** ECR images: `<registry id>/<repository>` -> tags. */
+  readonly images = new Map<string, Set<string>>();
+  /** Security groups DescribeSecurityGroups knows (the fleet's workers group by default). */
+  readonly securityGroups: { id: string; name: string; vpcId: string }[] = [];
+  /** Scripted command outcomes by kind (see `answer`). */
+  private readonly answers = new Map<string, (cmd: FakeCommand, inst: FakeInstance) => CommandAnswer | undefined>();
+  /** Readiness probes a new instance answers "running" to before its marker exists. */
+  workerReadyProbes = 1;
   readonly instances = new Map<string, FakeInstance>();
   readonly keyPairs = new Map<string, Record<string, string>>();
   readonly commands: FakeCommand[] = [];
@@ -95,6 +140,10 @@ export class AwsWorld {
   reset(): void {
     this.ec2.reset();
     this.ssm.reset();
+    this.ecr.reset();
+    this.images.clear();
+    this.answers.clear();
+    this.workerReadyProbes = 1;
     this.instances.clear();
     this.keyPairs.clear();
     this.commands.length = 0;
@@ -106,7 +155,29 @@ export class AwsWorld {
     this.install();
   }
 
-  restore(): void { this.ec2.restore(); this.ssm.restore(); }
+  restore(): void { this.ec2.restore(); this.ssm.restore(); this.ecr.restore(); }
+
+  /** An image ECR DescribeImages knows. */
+  addImage(registryId: string, repository: string, tag: string): void {
+    const key = `${registryId}/${repository}`;
+    this.images.set(key, new Set([...(this.images.get(key) ?? []), tag]));
+  }
+
+  /**
+   * Scripts the outcome of every command of `kind` from now on (until reset). A function may
+   * return undefined: the command keeps running and is asked again at the next poll.
+   */
+  answer(kind: string, outcome: CommandAnswer | ((cmd: FakeCommand, inst: FakeInstance) => CommandAnswer | undefined)): void {
+    this.answers.set(kind, typeof outcome === 'function' ? outcome : () => outcome);
+  }
+
+  /** EC2 takes a Spot instance back: it is terminated with the Spot state reason. */
+  interrupt(instanceId: string): void {
+    const i = this.instances.get(instanceId);
+    if (i === undefined) throw new Error(`aws-world: no instance ${instanceId}`);
+    i.state = 'terminated';
+    i.stateReason = { Code: 'Server.SpotInstanceTermination', Message: 'Server.SpotInstanceTermination: Spot instance termination' };
+  }
 
   fault(at: string, error?: Error): void { this.faults.push({ at, error }); }
 
@@ -142,15 +213,25 @@ export class AwsWorld {
   }
 
   private install(): void {
+    this.securityGroups.splice(0, this.securityGroups.length, { id: 'sg-0bbb0000000000001', name: 'gitlab-runner-workers', vpcId: 'vpc-0aaa' });
     this.ec2.on(RunInstancesCommand).callsFake(async (input: RunInstancesCommandInput) => {
       this.check('ec2:RunInstances');
+      this.check(`ec2:RunInstances:${String(input.InstanceType)}`);
       const existing = [...this.instances.values()].find((i) => i.clientToken !== undefined && i.clientToken === input.ClientToken);
-      if (existing !== undefined) return { Instances: [{ InstanceId: existing.id, State: { Name: existing.state } }] };
+      if (existing !== undefined) {
+        if (existing.launchInput !== undefined && launchKey(existing.launchInput) !== launchKey(input)) {
+          throw awsError('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that is already deleted or with different parameters.');
+        }
+        return { Instances: [{ InstanceId: existing.id, State: { Name: existing.state } }] };
+      }
       const tags: Record<string, string> = {};
       for (const spec of input.TagSpecifications ?? []) {
         if (spec.ResourceType === 'instance') for (const t of spec.Tags ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
       }
-      const inst = this.addInstance({ state: 'pending', type: String(input.InstanceType), tags, clientToken: input.ClientToken ?? '', pingsUntilOnline: 1 });
+      const inst = this.addInstance({
+        state: 'pending', type: String(input.InstanceType), tags, clientToken: input.ClientToken ?? '', pingsUntilOnline: 1,
+        launchInput: input, spot: input.InstanceMarketOptions?.MarketType === 'spot', az: 'eu-central-1a', readyProbes: this.workerReadyProbes,
+      });
       this.check('ec2:RunInstances:after');
       const hook = this.afterRunInstances;
       this.afterRunInstances = undefined;
@@ -169,6 +250,9 @@ export class AwsWorld {
       const answer: SdkInstance[] = out.map((i) => ({
         InstanceId: i.id, InstanceType: i.type as SdkInstance['InstanceType'], State: { Name: i.state }, LaunchTime: i.launchedAt,
         Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
+        ...(i.spot === true ? { InstanceLifecycle: 'spot' as const } : {}),
+        ...(i.az === undefined ? {} : { Placement: { AvailabilityZone: i.az } }),
+        ...(i.stateReason === undefined ? {} : { StateReason: i.stateReason }),
       }));
       // States move on after they were seen: pending -> running, shutting-down -> terminated.
       for (const i of out) {
@@ -194,6 +278,20 @@ export class AwsWorld {
       };
     });
     this.ec2.on(CreateTagsCommand).resolves({});
+    this.ec2.on(DescribeSecurityGroupsCommand).callsFake((input: { Filters?: Filter[] }) => {
+      this.check('ec2:DescribeSecurityGroups');
+      const want = (name: string) => input.Filters?.find((f) => f.Name === name)?.Values;
+      const groups = this.securityGroups.filter((g) => (want('group-name')?.includes(g.name) ?? true) && (want('vpc-id')?.includes(g.vpcId) ?? true));
+      return { SecurityGroups: groups.map((g) => ({ GroupId: g.id, GroupName: g.name, VpcId: g.vpcId })) };
+    });
+    this.ecr.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+      this.check('ecr:DescribeImages');
+      const tags = this.images.get(`${input.registryId ?? ''}/${input.repositoryName ?? ''}`);
+      if (tags === undefined) throw awsError('RepositoryNotFoundException', `The repository with name '${input.repositoryName ?? ''}' does not exist in the registry with id '${input.registryId ?? ''}'`);
+      const tag = input.imageIds?.[0]?.imageTag;
+      if (tag === undefined || !tags.has(tag)) throw awsError('ImageNotFoundException', `The image with imageId {imageTag:'${tag ?? ''}'} does not exist within the repository with name '${input.repositoryName ?? ''}'`);
+      return { imageDetails: [{ registryId: input.registryId, repositoryName: input.repositoryName, imageTags: [tag], imageDigest: `sha256:${'0'.repeat(63)}1`, imagePushedAt: new Date('2026-01-01T00:00:00Z') }] };
+    });
     this.ec2.on(DescribeKeyPairsCommand).callsFake((input: { KeyNames?: string[]; Filters?: Filter[] }) => {
       const pairs = [...this.keyPairs.entries()].filter(([name, tags]) => (input.KeyNames === undefined || input.KeyNames.includes(name))
         && (input.Filters ?? []).every((f) => f.Name?.startsWith('tag:') !== true || (f.Values ?? []).includes(tags[f.Name.slice(4)] ?? '\0')));
@@ -314,6 +412,29 @@ export class AwsWorld {
       const workers = this.live('worker').filter((w) => w.tags['runner-ops:manager'] === inst.id);
       for (const w of workers) w.state = 'terminated';
       cmd.stdout = `{"kind":"workers","removed":${workers.length},"failed":0}\n`;
+    } else if (['verify-ecr', 'manager-ecr', 'worker-ready'].includes(cmd.kind)) {
+      const scripted = this.answers.get(cmd.kind);
+      const outcome = scripted !== undefined ? scripted(cmd, inst) : this.defaultAnswer(cmd, inst);
+      if (outcome === undefined) { cmd.status = 'InProgress'; return; }
+      cmd.status = outcome.ok ? 'Success' : 'Failed';
+      cmd.stdout = outcome.stdout;
     }
+  }
+
+  /** What the real verify-ecr scripts print on a healthy fleet. */
+  private defaultAnswer(cmd: FakeCommand, inst: FakeInstance): CommandAnswer {
+    if (cmd.kind === 'manager-ecr') {
+      const registry = /^REGISTRY=(\S+)$/m.exec(cmd.script)?.[1] ?? '';
+      return { ok: true, stdout: `${JSON.stringify({ kind: 'manager-ecr', registry, ok: true, seconds: 1, credHelper: 'ecr-login', error: '' })}\n` };
+    }
+    if (cmd.kind === 'worker-ready') {
+      if ((inst.readyProbes ?? 0) > 0) {
+        inst.readyProbes = (inst.readyProbes ?? 0) - 1;
+        return { ok: true, stdout: '{"kind":"worker-wait","cloudInit":"running"}\n' };
+      }
+      const env = inst.tags['runner-ops:environment'] ?? '';
+      return { ok: true, stdout: `${JSON.stringify({ kind: 'worker', environment: env, variant: 'verify', arch: 'arm64', distro: 'ubuntu-24.04', ecrCredentialHelper: '0.12.0', changed: true })}\n` };
+    }
+    return verifyOutput([verifyLine('host', 'ok'), verifyLine('container', 'ok'), verifyLine('dind', 'ok')]);
   }
 }

@@ -2,7 +2,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, type Instance as SdkInstance } from '@aws-sdk/client-ec2';
 import { SimulatedClock } from '../../domain/clock';
-import { clientToken, launchManager, runInstancesCommand, unwrapLaunchError, waitUntilRunning, type ManagerLaunchSpec } from './launcher';
+import { clientToken, launchManager, launchVerifyWorker, runInstancesCommand, unwrapLaunchError, verifyWorkerAlternatives, verifyWorkerLaunchInput, waitUntilRunning, type ManagerLaunchSpec, type VerifyWorkerSpec } from './launcher';
 import { TAG } from './tags';
 
 // Mock this one client instance only: the retry test below needs a real client.
@@ -192,5 +192,101 @@ describe('waitUntilRunning', () => {
     });
     await expect(waitUntilRunning(ec2, 'i-0000000000000001a', { clock: new SimulatedClock(), signal: controller.signal, timeoutMs: 30_000 }))
       .rejects.toMatchObject({ code: 'cancelled', message: expect.stringContaining('user cancelled') });
+  });
+});
+
+describe('launchVerifyWorker', () => {
+  const workers: VerifyWorkerSpec['workers'] = {
+    executor: 'docker+machine', instanceTypes: ['c8g.medium', 'c7g.medium', 'm7g.medium'], ami: 'ami-0123456789abcdef0', spot: true,
+    vpcId: 'vpc-0123456789abcdef0', subnetId: 'subnet-0123456789abcdef1', zone: 'a', securityGroup: 'gitlab-runner-workers', instanceProfile: 'runner-ops-worker',
+    rootSizeGb: 40, idleCount: 0, idleTimeSeconds: 1800, maxBuilds: 20, concurrent: 10, autoscaling: [],
+  };
+  const expiresAt = new Date('2026-03-01T10:30:00.000Z');
+  const vspec: VerifyWorkerSpec = { envName: 'prod', operationId: 'op-k3x9qa', step: 'launch-worker', workers, securityGroupId: 'sg-0123456789abcdef2', userData: '#!/bin/bash\necho ready\n', expiresAt };
+
+  it('builds the launch like a Docker Machine worker: Spot one-time, IMDSv2 hop limit 2, profile, tags with expires-at, user data', () => {
+    const input = verifyWorkerLaunchInput(vspec, { instanceType: 'c8g.medium', subnetId: workers.subnetId });
+    const tags = [
+      { Key: TAG.managedBy, Value: 'runner-ops' },
+      { Key: TAG.environment, Value: 'prod' },
+      { Key: TAG.role, Value: 'verify-worker' },
+      { Key: TAG.operation, Value: 'op-k3x9qa' },
+      { Key: TAG.expiresAt, Value: '2026-03-01T10:30:00.000Z' },
+      { Key: 'Name', Value: 'runner-ops-prod-verify-op-k3x9qa' },
+    ];
+    expect(input).toEqual({
+      ClientToken: clientToken('op-k3x9qa', 'launch-worker', 'c8g.medium', workers.subnetId),
+      MinCount: 1, MaxCount: 1,
+      ImageId: 'ami-0123456789abcdef0',
+      InstanceType: 'c8g.medium',
+      NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: workers.subnetId, Groups: ['sg-0123456789abcdef2'], AssociatePublicIpAddress: false, DeleteOnTermination: true }],
+      IamInstanceProfile: { Name: 'runner-ops-worker' },
+      UserData: Buffer.from('#!/bin/bash\necho ready\n').toString('base64'),
+      BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 40, DeleteOnTermination: true } }],
+      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
+      InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' } },
+      TagSpecifications: [{ ResourceType: 'instance', Tags: tags }, { ResourceType: 'volume', Tags: tags }],
+    });
+    // Same inputs, same parameters: a resumed call does not meet IdempotentParameterMismatch.
+    expect(verifyWorkerLaunchInput(vspec, { instanceType: 'c8g.medium', subnetId: workers.subnetId })).toEqual(input);
+  });
+
+  it('sets MaxPrice only for a spot price, and no market options on demand', () => {
+    const alt = { instanceType: 'c8g.medium', subnetId: workers.subnetId };
+    expect(verifyWorkerLaunchInput({ ...vspec, workers: { ...workers, spotPrice: '' } }, alt).InstanceMarketOptions?.SpotOptions).not.toHaveProperty('MaxPrice');
+    expect(verifyWorkerLaunchInput({ ...vspec, workers: { ...workers, spotPrice: '0.04' } }, alt).InstanceMarketOptions?.SpotOptions?.MaxPrice).toBe('0.04');
+    expect(verifyWorkerLaunchInput({ ...vspec, workers: { ...workers, spot: false } }, alt)).not.toHaveProperty('InstanceMarketOptions');
+  });
+
+  it('refuses user data over 16 KB raw', () => {
+    expect(() => verifyWorkerLaunchInput({ ...vspec, userData: 'x'.repeat(16 * 1024 + 1) }, verifyWorkerAlternatives(workers)[0] ?? { instanceType: '', subnetId: '' })).toThrow(/16384/);
+  });
+
+  it('lists the instance types in order over the one subnet', () => {
+    expect(verifyWorkerAlternatives(workers)).toEqual(workers.instanceTypes.map((instanceType) => ({ instanceType, subnetId: workers.subnetId })));
+  });
+
+  it('moves on after capacity answers with a new token each time and returns every attempt', async () => {
+    ec2Mock.on(RunInstancesCommand)
+      .rejectsOnce(awsError('InsufficientInstanceCapacity', 500))
+      .rejectsOnce(awsError('MaxSpotInstanceCountExceeded', 400))
+      .resolves({ Instances: [{ InstanceId: 'i-0000000000000002b' }] });
+    const before: number[] = [];
+    const skipped: string[] = [];
+    const out = await launchVerifyWorker(ec2, vspec, {
+      beforeAttempt: async (i) => { before.push(i); },
+      onNoCapacity: async (a, next) => { skipped.push(`${a.instanceType}->${next?.instanceType ?? 'none'}`); },
+    });
+    expect(out).toMatchObject({ instanceId: 'i-0000000000000002b', index: 2, alternative: { instanceType: 'm7g.medium' } });
+    expect(out.attempts.map((a) => [a.instanceType, a.outcome, a.code])).toEqual([
+      ['c8g.medium', 'no-capacity', 'InsufficientInstanceCapacity'], ['c7g.medium', 'no-capacity', 'MaxSpotInstanceCountExceeded'], ['m7g.medium', 'launched', undefined],
+    ]);
+    expect(before).toEqual([0, 1, 2]);
+    expect(skipped).toEqual(['c8g.medium->c7g.medium', 'c7g.medium->m7g.medium']);
+    expect(new Set(ec2Mock.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.ClientToken)).size).toBe(3);
+  });
+
+  it.each(['UnfulfillableCapacity', 'InsufficientCapacity', 'SpotMaxPriceTooLow'])('%s is a capacity answer', async (code) => {
+    ec2Mock.on(RunInstancesCommand).rejectsOnce(awsError(code, 400)).resolves({ Instances: [{ InstanceId: 'i-0000000000000002b' }] });
+    expect((await launchVerifyWorker(ec2, vspec)).index).toBe(1);
+  });
+
+  it('starts at the saved alternative', async () => {
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000002b' }] });
+    await launchVerifyWorker(ec2, vspec, { startAt: 1 });
+    expect(ec2Mock.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.InstanceType)).toEqual(['c7g.medium']);
+  });
+
+  it('stops on permission and quota answers, and when every alternative is out of capacity', async () => {
+    ec2Mock.on(RunInstancesCommand).rejects(awsError('UnauthorizedOperation', 403));
+    await expect(launchVerifyWorker(ec2, vspec)).rejects.toMatchObject({ code: 'external', message: expect.stringMatching(/iam:PassRole for the role of instance profile runner-ops-worker.*No other instance type was tried/) });
+    ec2Mock.on(RunInstancesCommand).rejects(awsError('VcpuLimitExceeded', 400));
+    await expect(launchVerifyWorker(ec2, vspec)).rejects.toMatchObject({ code: 'external', message: expect.stringMatching(/Spot .* vCPU quota/) });
+    ec2Mock.on(RunInstancesCommand).rejects(awsError('IdempotentParameterMismatch', 400));
+    await expect(launchVerifyWorker(ec2, vspec)).rejects.toMatchObject({ code: 'internal' });
+    ec2Mock.on(RunInstancesCommand).rejects(awsError('RequestLimitExceeded', 503));
+    await expect(launchVerifyWorker(ec2, vspec)).rejects.toMatchObject({ code: 'throttled' });
+    ec2Mock.on(RunInstancesCommand).rejects(awsError('InsufficientInstanceCapacity', 500));
+    await expect(launchVerifyWorker(ec2, vspec)).rejects.toMatchObject({ code: 'external', message: expect.stringMatching(/no Spot capacity for the verify worker: c8g\.medium .*c7g\.medium .*m7g\.medium/) });
   });
 });

@@ -205,3 +205,158 @@ export function waitUntilRunning(ec2: EC2Client, instanceId: string, opts: WaitO
     label: `instance ${instanceId} to be running`,
   });
 }
+
+/*
+ * The verify worker (verify-ecr): one instance launched like a Docker Machine worker of the fleet
+ * (src/fleet/executors/docker-machine.ts machineOptions), by runner-ops itself.
+ *
+ * - Network: like `amazonec2-private-address-only`, one interface in workers.subnetId without a
+ *   public address. The security group is named in the fleet file (the amazonec2 driver wants a
+ *   name); RunInstances accepts group names only for the default VPC ("[Default VPC] The names of
+ *   the security groups", RunInstances API reference), so the caller resolves it to an id in
+ *   workers.vpcId first (worker-lookups.ts `securityGroupIdByName`).
+ * - Root volume: workers.rootSizeGb on /dev/sda1, the driver's default `amazonec2-device-name`.
+ * - Spot where workers.spot: one-time, terminate on interruption, MaxPrice only where
+ *   workers.spotPrice is a price (empty or absent: EC2's default cap, the on-demand price).
+ * - IMDSv2 required with hop limit 2, as the fleet's workers, so the DinD check means something.
+ * - Tags (CONTRACT §6) on the instance and its volumes, with `runner-ops:expires-at`, which the
+ *   caller fixes once per step: a resumed RunInstances must send identical parameters.
+ *
+ * Capacity fallback: the alternatives are workers.instanceTypes × the fleet's subnets (one today),
+ * in order, each with its own ClientToken. A capacity answer moves to the next alternative; a
+ * permission or quota answer stops with the reason (DESIGN §2).
+ */
+
+export interface LaunchAlternative {
+  instanceType: string;
+  subnetId: string;
+}
+
+/** The verify worker's launch alternatives, the fleet's own first. */
+export function verifyWorkerAlternatives(workers: EnvironmentConfig['workers']): LaunchAlternative[] {
+  const subnets = [workers.subnetId];
+  return workers.instanceTypes.flatMap((instanceType) => subnets.map((subnetId) => ({ instanceType, subnetId })));
+}
+
+export interface VerifyWorkerSpec {
+  envName: string;
+  operationId: string;
+  step: string;
+  workers: EnvironmentConfig['workers'];
+  securityGroupId: string;
+  /** The raw user data script (the fleet's `verify` variant); base64-encoded here. */
+  userData: string;
+  expiresAt: Date;
+}
+
+/** Answers that mean "no capacity for this alternative now": try the next one. */
+export const CAPACITY_ERRORS: ReadonlySet<string> = new Set([
+  'InsufficientInstanceCapacity', 'SpotMaxPriceTooLow', 'MaxSpotInstanceCountExceeded', 'UnfulfillableCapacity', 'InsufficientCapacity',
+]);
+
+/** EC2's user data limit: "16 KB, in raw form, before it is base64-encoded". */
+export const USER_DATA_MAX_BYTES = 16 * 1024;
+
+/** The RunInstances input for one alternative (also what a --dry-run shows). */
+export function verifyWorkerLaunchInput(spec: VerifyWorkerSpec, alt: LaunchAlternative): ConstructorParameters<typeof RunInstancesCommand>[0] {
+  const size = Buffer.byteLength(spec.userData, 'utf8');
+  if (size > USER_DATA_MAX_BYTES) throw new RunnerOpsError('internal', `the verify worker's user data is ${size} bytes; EC2 allows ${USER_DATA_MAX_BYTES} before base64`);
+  const w = spec.workers;
+  const tags = [
+    ...tagsFor({ role: 'verify-worker', environment: spec.envName, operationId: spec.operationId, expiresAt: spec.expiresAt }),
+    { Key: 'Name', Value: `runner-ops-${spec.envName}-verify-${spec.operationId}` },
+  ];
+  const maxPrice = w.spotPrice !== undefined && w.spotPrice !== '' ? { MaxPrice: w.spotPrice } : {};
+  return {
+    ClientToken: clientToken(spec.operationId, spec.step, alt.instanceType, alt.subnetId),
+    MinCount: 1,
+    MaxCount: 1,
+    ImageId: w.ami,
+    InstanceType: alt.instanceType as _InstanceType,
+    NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: alt.subnetId, Groups: [spec.securityGroupId], AssociatePublicIpAddress: false, DeleteOnTermination: true }],
+    IamInstanceProfile: { Name: w.instanceProfile },
+    UserData: Buffer.from(spec.userData, 'utf8').toString('base64'),
+    BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: w.rootSizeGb, DeleteOnTermination: true } }],
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
+    ...(w.spot ? { InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate', ...maxPrice } } } : {}),
+    TagSpecifications: [
+      { ResourceType: 'instance', Tags: tags },
+      { ResourceType: 'volume', Tags: tags },
+    ],
+  };
+}
+
+export interface LaunchAttempt extends LaunchAlternative {
+  clientToken: string;
+  outcome: 'launched' | 'no-capacity';
+  /** The EC2 error code of a capacity answer. */
+  code?: string;
+  instanceId?: string;
+}
+
+export interface VerifyLaunchOptions {
+  abortSignal?: AbortSignal;
+  /** The alternative to start from (a resumed step goes on where it was). Default 0. */
+  startAt?: number;
+  /** Called before each RunInstances: the caller checkpoints the index it is about to try. */
+  beforeAttempt?: (index: number, alt: LaunchAlternative) => Promise<void>;
+  /** Called after a capacity answer, with the alternative tried next (undefined: none left). */
+  onNoCapacity?: (attempt: LaunchAttempt, next: LaunchAlternative | undefined) => Promise<void>;
+}
+
+export interface VerifyLaunchResult {
+  instanceId: string;
+  index: number;
+  alternative: LaunchAlternative;
+  attempts: LaunchAttempt[];
+}
+
+function verifyLaunchError(original: unknown, spec: VerifyWorkerSpec, alt: LaunchAlternative, token: string): RunnerOpsError {
+  const code = awsErrorCode(original);
+  const base = fromAwsError(original, 'EC2', 'RunInstances');
+  const say = (kind: 'internal' | 'external', what: string) => new RunnerOpsError(kind, `${base.message}: ${what}`, { cause: original });
+  switch (code) {
+    case 'IdempotentParameterMismatch':
+      return say('internal', `ClientToken ${token} was already used with other parameters (step ${spec.step} of ${spec.operationId}); nothing was launched`);
+    case 'UnauthorizedOperation':
+      return say('external', `the bot's IAM policy (or the environment role) must allow ec2:RunInstances and ec2:CreateTags, and iam:PassRole for the role of instance profile ${spec.workers.instanceProfile}; \`aws sts decode-authorization-message\` shows what was denied. No other instance type was tried`);
+    case 'VcpuLimitExceeded':
+    case 'InstanceLimitExceeded':
+      return say('external', `the account's ${spec.workers.spot ? 'Spot ("All Standard … Spot Instance Requests")' : 'on-demand ("Running On-Demand … instances")'} vCPU quota is used up in this region (${alt.instanceType}): ask for more in Service Quotas or free capacity, then run verify-ecr again. No other instance type was tried`);
+    default:
+      return base;
+  }
+}
+
+/**
+ * Launches the verify worker, moving through the alternatives on capacity answers. Returns the
+ * instance id (the first launch's id when a resumed step sends the same token) and every attempt.
+ */
+export async function launchVerifyWorker(ec2: EC2Client, spec: VerifyWorkerSpec, opts: VerifyLaunchOptions = {}): Promise<VerifyLaunchResult> {
+  const alternatives = verifyWorkerAlternatives(spec.workers);
+  const attempts: LaunchAttempt[] = [];
+  for (let index = opts.startAt ?? 0; index < alternatives.length; index += 1) {
+    const alt = alternatives[index] as LaunchAlternative;
+    const input = verifyWorkerLaunchInput(spec, alt);
+    const token = input.ClientToken ?? '';
+    await opts.beforeAttempt?.(index, alt);
+    let out;
+    try {
+      out = await ec2.send(runInstancesCommand(input), { abortSignal: opts.abortSignal });
+    } catch (err) {
+      const original = unwrapLaunchError(err);
+      const code = awsErrorCode(original);
+      if (code === undefined || !CAPACITY_ERRORS.has(code)) throw verifyLaunchError(original, spec, alt, token);
+      const attempt: LaunchAttempt = { ...alt, clientToken: token, outcome: 'no-capacity', code };
+      attempts.push(attempt);
+      await opts.onNoCapacity?.(attempt, alternatives[index + 1]);
+      continue;
+    }
+    const instanceId = out.Instances?.[0]?.InstanceId;
+    if (instanceId === undefined) throw new RunnerOpsError('internal', `EC2 RunInstances (token ${token}) answered without an instance id`);
+    attempts.push({ ...alt, clientToken: token, outcome: 'launched', instanceId });
+    return { instanceId, index, alternative: alt, attempts };
+  }
+  const tried = attempts.map((a) => `${a.instanceType} in ${a.subnetId} (${a.code ?? '?'})`).join(', ');
+  throw new RunnerOpsError('external', `no ${spec.workers.spot ? 'Spot' : 'on-demand'} capacity for the verify worker: ${tried || 'no alternative left'}; try again later, or add instance types to workers.instanceTypes`);
+}
