@@ -1,19 +1,23 @@
 /**
  * The composition root: the only place that constructs clients (Slack, AWS, GitLab, Redis) and
- * wires them. `startBot` runs one bot replica: HTTP server, Bolt listeners, queue workers and the
- * approval-expiry sweep; `stop` stops intake first, pauses running operations at their next safe
- * point (checkpointed, back in the queue for any replica), closes workers, then connections.
+ * wires them. `startBot` runs one bot replica: HTTP server, Bolt listeners, queue workers, the
+ * approval-expiry sweep and the Spot alert consumers; `stop` stops intake first (Slack, then the
+ * alert queues), pauses running operations at their next safe point (checkpointed, back in the
+ * queue for any replica), closes workers, then connections.
  */
 import { Gitlab } from '@gitbeaker/rest';
 import type { Logger } from 'pino';
 import type { Env } from './config/env';
 import type { FleetConfig } from './config/fleet-schema';
 import { createFleetSource, type FleetSource } from './config/fleet-source';
-import { createAwsClientFactory, type AwsClientFactory } from './adapters/aws/clients';
+import { createAwsClientFactory, type AwsClientFactory, type SqsClientFactory } from './adapters/aws/clients';
+import { sdkLoggerFrom } from './adapters/aws/sdk-logger';
+import { startAlerts, type AlertTimings } from './alerts';
 import { GITLAB_CLIENT_OPTIONS, type GitlabClient } from './adapters/gitlab/client';
 import { createSlackApp } from './adapters/slack/app';
 import { ChannelPacer } from './adapters/slack/channel-pacer';
 import { registerActions } from './adapters/slack/listeners/actions';
+import { registerAlertActions } from './adapters/slack/listeners/alert-actions';
 import { registerCommand } from './adapters/slack/listeners/command';
 import { OperationThreads } from './adapters/slack/operation-threads';
 import { createUserGroupResolver } from './adapters/slack/usergroups';
@@ -47,6 +51,11 @@ export interface BotOptions {
   /** How often the reaper runs (default 5 minutes; 0 turns it off, for tests that do not want it). */
   reaperIntervalMs?: number;
   aws?: AwsClientFactory;
+  /** SQS clients for the Spot alert queues (default: built like the other AWS clients). */
+  sqs?: SqsClientFactory;
+  /** Tests: tighter Spot alert timings and consumer backoff. */
+  alertTimings?: Partial<AlertTimings>;
+  alertConsumer?: { waitTimeSeconds?: number; minBackoffMs?: number; maxBackoffMs?: number };
 }
 
 export interface Bot {
@@ -89,6 +98,19 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     publishCancel: (id) => cancelBus.publish(id),
   });
 
+  // Spot alerts (CONTRACT §6): consumers of alerts.queues and the flusher that posts the threads.
+  const alerts = startAlerts({
+    fleet, aws, gitlab, redis: producer, prefix, client, pacer, log,
+    sqs: opts.sqs ?? createAwsClientFactory({ logger: sdkLoggerFrom(log) }),
+    count: (type, outcome) => metrics.spotEvents.inc({ type, outcome }),
+    onQueueError: (stage) => metrics.alertQueueErrors.inc({ stage }),
+    onSlackError: (method) => metrics.slackApiErrors.inc({ method }),
+    // A manager that a rotate or destroy is replacing is expected to stop: not a critical alert.
+    expected: async (envName) => (await store.listOpen(envName)).find((op) => (op.verb === 'rotate' || op.verb === 'destroy') && op.state === 'running')?.id,
+    ...(opts.alertTimings === undefined ? {} : { timings: opts.alertTimings }),
+    ...(opts.alertConsumer === undefined ? {} : { consumer: opts.alertConsumer }),
+  });
+
   const processor = createOperationProcessor({
     store, audit, registry, fleet, log,
     thread: (op) => threads.forOperation(op),
@@ -114,10 +136,11 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
   });
   registerCommand(slack.app, {
     fleet, service, metrics, log,
-    status: (envName) => statusAnswer({ fleet, aws, gitlab, store, log }, envName),
+    status: (envName) => statusAnswer({ fleet, aws, gitlab, store, log, spotEvents: (e) => alerts.recentEvents(e) }, envName),
     history: (envName) => historyAnswer(audit, envName),
   });
   registerActions(slack.app, { service, log });
+  registerAlertActions(slack.app, { service, alerts, log });
   slack.app.error(async (err) => { log.error({ err: err.message }, 'bolt listener error'); });
 
   const http = createHttpServer({
@@ -159,6 +182,8 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       reaper?.stop();
       await http.close();
       await slack.stop();
+      // Alerts before Redis: the long polls end, batches in hand are recorded and deleted.
+      await alerts.stop();
       queues.cancelAllLocal(SHUTDOWN);
       await queues.close();
       await threads.flushAll().catch(() => undefined);

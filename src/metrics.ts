@@ -11,6 +11,10 @@ export interface Metrics {
   operationDuration: Histogram<'verb'>;
   queueDepth: Gauge<'env' | 'state'>;
   slackApiErrors: Counter<'method'>;
+  /** Spot events by type and outcome (posted, summarized, quiet, duplicate, foreign, malformed, ignored). */
+  spotEvents: Counter<'type' | 'outcome'>;
+  /** Spot alert queue errors by stage (receive, handle, delete). */
+  alertQueueErrors: Counter<'stage'>;
 }
 
 export function createMetrics(queueDepth?: () => Promise<Array<{ env: string; waiting: number; active: number; delayed: number }>>): Metrics {
@@ -39,5 +43,7 @@ export function createMetrics(queueDepth?: () => Promise<Array<{ env: string; wa
     operationDuration: new Histogram({ name: 'runner_ops_operation_duration_seconds', help: 'Operation run time by verb', labelNames: ['verb'] as const, buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600], registers: [registry] }),
     queueDepth: depth,
     slackApiErrors: new Counter({ name: 'runner_ops_slack_api_errors_total', help: 'Slack Web API calls that failed, by method', labelNames: ['method'] as const, registers: [registry] }),
+    spotEvents: new Counter({ name: 'runner_ops_spot_events_total', help: 'Spot events from the alert queues, by event type and outcome', labelNames: ['type', 'outcome'] as const, registers: [registry] }),
+    alertQueueErrors: new Counter({ name: 'runner_ops_alert_queue_errors_total', help: 'Spot alert queue errors, by stage (receive, handle, delete)', labelNames: ['stage'] as const, registers: [registry] }),
   };
 }

@@ -10,7 +10,7 @@ import type { FleetSource } from '../config/fleet-source';
 import { RunnerOpsError } from '../domain/errors';
 import type { OperationStore } from '../store/operation-store';
 import type { Answer } from './service';
-import { gatherStatus, renderStatusBlocks } from './status';
+import { gatherStatus, renderStatusBlocks, type SpotEventSummary } from './status';
 
 export interface StatusDeps {
   fleet: FleetSource;
@@ -18,6 +18,8 @@ export interface StatusDeps {
   gitlab: GitlabClient | undefined;
   store: OperationStore;
   log: Logger;
+  /** The environment's recent Spot events, newest first (the alerts' record); absent: none shown. */
+  spotEvents?: (envName: string) => Promise<SpotEventSummary[]>;
 }
 
 export async function statusAnswer(deps: StatusDeps, envName: string): Promise<Answer> {
@@ -30,8 +32,7 @@ export async function statusAnswer(deps: StatusDeps, envName: string): Promise<A
     openOperations: async () => (await deps.store.listOpen(envName)).map((op) => ({
       id: op.id, verb: op.verb, state: op.state, requester: op.requesterId, createdAt: new Date(op.createdAt),
     })),
-    // Spot alerts arrive with the alerts capability; until then there is nothing to show.
-    recentSpotEvents: async () => [],
+    recentSpotEvents: async () => (deps.spotEvents === undefined ? [] : deps.spotEvents(envName)),
   }, envName, env);
   return renderStatusBlocks(report);
 }

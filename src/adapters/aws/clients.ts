@@ -4,7 +4,7 @@
  *
  * Contracts (CONTRACT §2, §6; DESIGN §2):
  * - No endpoint is set here, so the SDK's own `AWS_ENDPOINT_URL_EC2` / `_SSM` / `_ECR` / `_STS`
- *   variables take effect.
+ *   variables take effect (SQS sends to the host inside each queue URL instead, see `sqsFor`).
  * - `retryMode: 'adaptive'`: the SDK retries throttling with a client-side token bucket. The bucket
  *   lives in the client, so clients are built once per (region, role, session name) and cached;
  *   building one per call would give every call a fresh, full bucket.
@@ -18,6 +18,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { fromTemporaryCredentials, type FromTemporaryCredentialsOptions } from '@aws-sdk/credential-providers';
 import type { EnvironmentConfig } from '../../config/fleet-schema';
 
@@ -38,6 +39,29 @@ export interface AwsClientFactoryOptions {
    * (not destroyed: an operation still holding it keeps working, the GC reclaims it after).
    */
   maxCachedSets?: number;
+  /**
+   * Where the SQS clients log (the SDK's logger interface). The SQS client warns on every request
+   * whose queue URL is not on the region's default endpoint (a local SQS); without a logger that
+   * goes to the console.
+   */
+  logger?: SdkLogger;
+}
+
+/** The AWS SDK's logger interface. */
+export interface SdkLogger {
+  debug(...content: unknown[]): void;
+  info(...content: unknown[]): void;
+  warn(...content: unknown[]): void;
+  error(...content: unknown[]): void;
+}
+
+/**
+ * SQS clients for the Spot alert queues (CONTRACT §6). One per region and role, built on first use
+ * and kept: same adaptive retry mode and credentials as the other clients. Requests go to the host
+ * inside each call's QueueUrl (the SDK's `useQueueUrlAsEndpoint`), so `region` is what it signs with.
+ */
+export interface SqsClientFactory {
+  sqsFor(location: { region: string; roleArn?: string | undefined }): SQSClient;
 }
 
 export interface AwsClientFactory {
@@ -56,11 +80,12 @@ export function sanitizeSessionName(name: string): string {
   return s;
 }
 
-export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsClientFactory {
+export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsClientFactory & SqsClientFactory {
   const cache = new Map<string, AwsClients>();
+  const sqsClients = new Map<string, SQSClient>();
   const maxSets = Math.max(1, opts.maxCachedSets ?? 64);
 
-  function build(region: string, roleArn: string | undefined, sessionName: string): AwsClients {
+  function configFor(region: string, roleArn: string | undefined, sessionName: string) {
     const credentials = roleArn !== undefined
       ? fromTemporaryCredentials({
         params: { RoleArn: roleArn, RoleSessionName: sessionName },
@@ -69,11 +94,15 @@ export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsC
         ...(opts.baseCredentials !== undefined ? { masterCredentials: opts.baseCredentials } : {}),
       })
       : opts.baseCredentials;
-    const config = {
+    return {
       region,
       retryMode: 'adaptive' as const,
       ...(credentials !== undefined ? { credentials } : {}),
     };
+  }
+
+  function build(region: string, roleArn: string | undefined, sessionName: string): AwsClients {
+    const config = configFor(region, roleArn, sessionName);
     return { ec2: new EC2Client(config), ssm: new SSMClient(config), ecr: new ECRClient(config) };
   }
 
@@ -96,6 +125,16 @@ export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsC
         cache.delete(oldest);
       }
       return clients;
+    },
+    sqsFor(location) {
+      const key = JSON.stringify([location.region, location.roleArn ?? '']);
+      let client = sqsClients.get(key);
+      if (client === undefined) {
+        const config = configFor(location.region, location.roleArn, DEFAULT_SESSION_NAME);
+        client = new SQSClient({ ...config, ...(opts.logger === undefined ? {} : { logger: opts.logger }) });
+        sqsClients.set(key, client);
+      }
+      return client;
     },
   };
 }

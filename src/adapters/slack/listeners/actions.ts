@@ -17,7 +17,7 @@ import { failureAnswer } from './command';
 const APPROVE_ACTION = APPROVE_ACTION_ID;
 const REJECT_ACTION = REJECT_ACTION_ID;
 /** Buttons whose capabilities arrive with later issues: acknowledged, answered honestly. */
-const NOT_YET = ['runner_rotate_manager', 'runner_ack_alert', 'runner_retry_job'] as const;
+const NOT_YET = [] as const;
 
 const decisionPayload = z.object({
   user: z.object({ id: z.string().regex(/^[UW][A-Z0-9]+$/) }),
