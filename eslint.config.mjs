@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'infra/cdk.out/**', 'bin/**'] },
+  { ignores: ['dist/**', 'dist-infra/**', 'node_modules/**', 'coverage/**', 'infra/cdk.out/**', 'bin/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

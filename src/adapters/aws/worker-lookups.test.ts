@@ -20,7 +20,7 @@ describe('securityGroupIdByName', () => {
 
   it('says what to do when Docker Machine has not created it yet', async () => {
     ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
-    await expect(securityGroupIdByName(ec2, 'vpc-0aaa', 'gitlab-runner-workers')).rejects.toMatchObject({ code: 'not_found', message: expect.stringMatching(/"gitlab-runner-workers" does not exist in vpc-0aaa.*Docker Machine creates it/) });
+    await expect(securityGroupIdByName(ec2, 'vpc-0aaa', 'gitlab-runner-workers')).rejects.toMatchObject({ code: 'not_found', message: expect.stringMatching(/"gitlab-runner-workers" does not exist in vpc-0aaa.*create it \(inbound tcp 22 and 2376/) });
   });
 });
 

@@ -28,7 +28,7 @@ export async function securityGroupIdByName(ec2: EC2Client, vpcId: string, name:
   const ids = (out.SecurityGroups ?? []).map((g) => g.GroupId).filter((id): id is string => id !== undefined);
   const [id] = ids;
   if (id === undefined) {
-    throw new RunnerOpsError('not_found', `the workers' security group "${name}" does not exist in ${vpcId} (workers.securityGroup, workers.vpcId); Docker Machine creates it when the fleet launches its first worker: create it (outbound HTTPS to SSM and ECR is enough) and run verify-ecr again`);
+    throw new RunnerOpsError('not_found', `the workers' security group "${name}" does not exist in ${vpcId} (workers.securityGroup, workers.vpcId); create it (inbound tcp 22 and 2376 from the manager for Docker Machine, outbound HTTPS to SSM and ECR; README "The AWS side") and run verify-ecr again`);
   }
   return id;
 }
