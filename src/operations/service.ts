@@ -21,6 +21,7 @@ import type { UserGroupResolver } from '../adapters/slack/usergroups';
 import type { AuditLog } from '../store/audit-log';
 import type { OperationStore } from '../store/operation-store';
 import type { OperationQueues } from '../queue/operation-queues';
+import { isRedisUnavailable } from '../store/redis';
 import type { OperationRegistry } from './framework/registry';
 import { redact } from '../domain/redact';
 import type { Plan, PlanDetail } from './framework/types';
@@ -212,6 +213,22 @@ export class OperationService {
       ...(needsApproval ? { expiresAt: now + env.approval.expiresAfterMinutes * 60_000 } : {}),
     };
     await this.deps.store.create(op);
+    try {
+      return await this.announce(op, env, plan);
+    } catch (err) {
+      // Redis went away after the record was written. A recorded operation is not withdrawn
+      // behind the requester's back: once Redis is back, the sweep re-queues a queued one whose
+      // job is missing, and an approval request stays open until it expires. So the answer must
+      // not say "nothing was queued"; it says what may happen and how to stop it.
+      if (!isRedisUnavailable(err)) throw err;
+      this.deps.log.error({ operationId: id, err: err instanceof Error ? err.message : String(err) }, 'Redis stopped answering after the operation was recorded');
+      return [plain(`:warning: Redis stopped answering while \`${id}\` (\`${verb}\` on *${escapeMrkdwn(envName)}*) was being set up, after it was recorded. It may still go ahead once Redis is back: follow it in <#${op.channel}>, or stop it with \`/runner cancel ${id}\`.`)];
+    }
+  }
+
+  /** The thread root, the audit entry and (without approval) the job, for a recorded operation. */
+  private async announce(op: OperationRecord, env: EnvironmentConfig, plan: Plan): Promise<Answer[]> {
+    const { id, requesterId: userId, createdAt: now, approvalRequired: needsApproval } = op;
     let rootTs: string;
     try {
       rootTs = await this.deps.threads.postRoot(op, { planSummary: plan.summary });
@@ -265,16 +282,31 @@ export class OperationService {
       deciderId: input.userId, decidedAt: this.now(), ...(to === 'rejected' ? { finishedAt: this.now(), reason: `rejected by <@${input.userId}>` } : {}),
     });
     if (!decided.ok) return plain(this.alreadyDecided(await this.deps.store.require(op.id)));
-    const fresh = await this.deps.store.require(op.id);
-    await this.deps.audit.record({ kind: to === 'queued' ? 'approved' : 'rejected', operationId: op.id, verb: op.verb, env: op.env, userId: input.userId, at: this.now() });
+    try {
+      return await this.afterDecision(op.id, to, input.userId);
+    } catch (err) {
+      // Redis went away after the decision was recorded: it stands (the sweep enqueues an approved
+      // operation whose job is missing once Redis is back), so the answer says so.
+      if (!isRedisUnavailable(err)) throw err;
+      this.deps.log.error({ operationId: op.id, err: err instanceof Error ? err.message : String(err) }, 'Redis stopped answering after the decision was recorded');
+      return plain(to === 'queued'
+        ? `:warning: Your approval of \`${op.id}\` was recorded, then Redis stopped answering. It goes ahead once Redis is back: follow it in <#${op.channel}>, or stop it with \`/runner cancel ${op.id}\`.`
+        : `:warning: Your rejection of \`${op.id}\` was recorded, then Redis stopped answering. Nothing will run; the thread may not say so yet.`);
+    }
+  }
+
+  /** The audit entry, the root's update and (approved) the job or (rejected) the thread's last reply. */
+  private async afterDecision(id: string, to: 'queued' | 'rejected', userId: string): Promise<undefined> {
+    const fresh = await this.deps.store.require(id);
+    await this.deps.audit.record({ kind: to === 'queued' ? 'approved' : 'rejected', operationId: id, verb: fresh.verb, env: fresh.env, userId, at: this.now() });
     const thread = this.deps.threads.forOperation(fresh);
-    thread.setRoot({ phase: to === 'queued' ? 'queued' : 'rejected', approval: { decision: to === 'queued' ? 'approved' : 'rejected', byUserId: input.userId, at: new Date(fresh.decidedAt ?? this.now()) } });
+    thread.setRoot({ phase: to === 'queued' ? 'queued' : 'rejected', approval: { decision: to === 'queued' ? 'approved' : 'rejected', byUserId: userId, at: new Date(fresh.decidedAt ?? this.now()) } });
     if (to === 'queued') {
       await this.enqueue(fresh);
       return undefined;
     }
-    await thread.reply(`:no_entry: Rejected by <@${input.userId}>. Nothing was done.`);
-    await this.deps.threads.release(op.id);
+    await thread.reply(`:no_entry: Rejected by <@${userId}>. Nothing was done.`);
+    await this.deps.threads.release(id);
     return undefined;
   }
 

@@ -9,6 +9,7 @@ import type { GitlabClient } from '../adapters/gitlab/client';
 import type { FleetSource } from '../config/fleet-source';
 import { RunnerOpsError } from '../domain/errors';
 import type { OperationStore } from '../store/operation-store';
+import { redisUnavailableAsError } from '../store/redis';
 import type { Answer } from './service';
 import { gatherStatus, renderStatusBlocks, type SpotEventSummary } from './status';
 
@@ -22,6 +23,15 @@ export interface StatusDeps {
   spotEvents?: (envName: string) => Promise<SpotEventSummary[]>;
 }
 
+/** A source kept in Redis: Redis being away is named as such in the answer, not as an internal error. */
+async function fromRedis<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw redisUnavailableAsError(err);
+  }
+}
+
 export async function statusAnswer(deps: StatusDeps, envName: string): Promise<Answer> {
   const env = deps.fleet().environments[envName];
   if (env === undefined) throw new RunnerOpsError('not_found', `there is no environment \`${envName}\``);
@@ -29,10 +39,10 @@ export async function statusAnswer(deps: StatusDeps, envName: string): Promise<A
     aws: deps.aws.forEnvironment(env),
     gitlab: deps.gitlab,
     now: () => new Date(),
-    openOperations: async () => (await deps.store.listOpen(envName)).map((op) => ({
+    openOperations: () => fromRedis(async () => (await deps.store.listOpen(envName)).map((op) => ({
       id: op.id, verb: op.verb, state: op.state, requester: op.requesterId, createdAt: new Date(op.createdAt),
-    })),
-    recentSpotEvents: async () => (deps.spotEvents === undefined ? [] : deps.spotEvents(envName)),
+    }))),
+    recentSpotEvents: () => fromRedis(async () => (deps.spotEvents === undefined ? [] : deps.spotEvents(envName))),
   }, envName, env);
   return renderStatusBlocks(report);
 }

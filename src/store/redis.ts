@@ -2,8 +2,33 @@
  * The one Redis connection factory (DESIGN §4, BullMQ's production guide): producers fail fast
  * while Redis is away (`enableOfflineQueue: false`, so a command gets a clear answer instead of
  * hanging), workers and blocking consumers wait for it (`maxRetriesPerRequest: null`).
+ *
+ * Producers also bound every command (`commandTimeout`): a Redis that keeps the connection open
+ * but does not answer (frozen, or a network partition without a reset) would otherwise hold a
+ * request forever, and the person who typed the command would never hear back. Producers only
+ * send short, non-blocking commands, so the bound is far above any healthy answer.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { RunnerOpsError } from '../domain/errors';
+
+/** The longest a producer command may wait for Redis before it fails ('Command timed out'). */
+export const PRODUCER_COMMAND_TIMEOUT_MS = 3_000;
+
+/**
+ * Whether `err` is ioredis saying that Redis is not reachable right now (as opposed to Redis
+ * answering with an error): not connected with no offline queue, connection lost with the
+ * command in flight, retries used up, or no answer within the command timeout.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  return /^(Stream isn't writeable and enableOfflineQueue options is false|Connection is closed\.|Command timed out)$/.test(err.message);
+}
+
+/** `err` as the taxonomy's 'unavailable' error when it is Redis being away; otherwise unchanged. */
+export function redisUnavailableAsError(err: unknown): unknown {
+  return isRedisUnavailable(err) ? new RunnerOpsError('unavailable', 'Redis is not answering', { cause: err }) : err;
+}
 
 export interface RedisFactory {
   /** For request paths: fails fast when Redis does not answer. */
@@ -29,7 +54,7 @@ export function createRedisFactory(url: string): RedisFactory {
     return redis;
   };
   return {
-    producer: (name) => make(name, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
+    producer: (name) => make(name, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS }),
     worker: (name) => make(name, { maxRetriesPerRequest: null }),
     async closeAll() {
       await Promise.all(made.map(async (r) => {

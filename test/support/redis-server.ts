@@ -35,6 +35,13 @@ export interface PrivateRedis {
   stop(): Promise<void>;
   /** Stops the server if it runs, then starts it again on the same port and directory. */
   restart(): Promise<void>;
+  /**
+   * Freezes the running server (SIGSTOP): connections stay open, nothing answers, as in a network
+   * partition without a reset. Commands already sent are run once it resumes. Synchronous.
+   */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -226,6 +233,7 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
     if (running === undefined) return;
     child = undefined;
     running.kill('SIGTERM');
+    running.kill('SIGCONT'); // a paused server handles SIGTERM only once it runs
     if (!(await waitForExit(running, STOP_TIMEOUT_MS))) {
       running.kill('SIGKILL');
       await waitForExit(running, STOP_TIMEOUT_MS);
@@ -237,5 +245,8 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
     child = await spawnAndWait(bin, argsFor(port), url, logFile);
   };
 
-  return { url, port, stop, restart };
+  const pause = (): void => { child?.kill('SIGSTOP'); };
+  const resume = (): void => { child?.kill('SIGCONT'); };
+
+  return { url, port, stop, restart, pause, resume };
 }

@@ -34,8 +34,20 @@ export function commandBody(input: { text: string; userId: string; channelId?: s
   }).toString();
 }
 
-export function actionBody(input: { actionId: string; value: string; userId: string; channelId: string; messageTs: string; responseUrl: string }): string {
-  const payload = {
+export interface ActionInput { actionId: string; value: string; userId: string; channelId: string; messageTs: string; responseUrl: string }
+
+/** A form body carrying `payload` as Slack sends interactive payloads (any value, for tampering). */
+export function payloadBody(payload: unknown): string {
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+export function actionBody(input: ActionInput): string {
+  return payloadBody(actionPayload(input));
+}
+
+/** The block_actions payload of one button click, as an object (for tests that alter it). */
+export function actionPayload(input: ActionInput): Record<string, unknown> {
+  return {
     type: 'block_actions',
     team: { id: 'T0FAKE', domain: 'fake' },
     user: { id: input.userId, username: input.userId.toLowerCase(), team_id: 'T0FAKE' },
@@ -48,5 +60,4 @@ export function actionBody(input: { actionId: string; value: string; userId: str
     response_url: input.responseUrl,
     actions: [{ action_id: input.actionId, block_id: 'approval', value: input.value, type: 'button', action_ts: String(Date.now() / 1000) }],
   };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }

@@ -4,7 +4,7 @@
  * set; our server still serves /healthz and /metrics). Listeners hold the logic; this file only
  * wires transport.
  */
-import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, ErrorCode, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
@@ -55,6 +55,17 @@ export function createSlackApp(opts: SlackAppOptions): SlackApp {
     logger,
     // Slack sends small payloads; anything larger is refused before it is parsed.
     bodyLimit: 256 * 1024,
+    // Every listener acks first, so an error before the answer was sent means Bolt could not
+    // process the (signed) payload itself, e.g. one without the `user` Slack always sends: that is
+    // a bad request (400), not a server error. Errors after the ack are logged by the listeners.
+    processEventErrorHandler: async ({ error, response }) => {
+      if (response.headersSent) return false;
+      const unauthorized = (error as { code?: unknown }).code === ErrorCode.AuthorizationError;
+      logger.warn(`refused an event Bolt could not process: ${error instanceof Error ? error.message : String(error)}`);
+      response.writeHead(unauthorized ? 401 : 400);
+      response.end();
+      return true;
+    },
   });
   const app = new App({ token: opts.botToken, receiver, logger, clientOptions: opts.clientOptions });
   return {

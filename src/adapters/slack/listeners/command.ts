@@ -14,6 +14,7 @@ import { helpText } from '../../../domain/help-text';
 import { approvalRequired, canRequest } from '../../../domain/policy';
 import type { Metrics } from '../../../metrics';
 import type { Answer, OperationService } from '../../../operations/service';
+import { redisUnavailableAsError } from '../../../store/redis';
 import { escapeMrkdwn } from '../blocks';
 import { answersAfterUpload, uploadPlanFiles } from '../plan-files';
 
@@ -33,7 +34,14 @@ function envOf(command: Command): string | undefined {
   return 'env' in command ? command.env : undefined;
 }
 
-export function failureAnswer(err: unknown): Answer {
+/**
+ * The one rendering of a failed request for the person who asked. Redis being away (ioredis's
+ * own errors) reads as 'unavailable', "nothing was queued": an error that reaches here came
+ * before anything was recorded (the service answers for itself when Redis goes away after an
+ * operation's record was written, see OperationService.submit).
+ */
+export function failureAnswer(failure: unknown): Answer {
+  const err = redisUnavailableAsError(failure);
   if (isRunnerOpsError(err) && (err.code === 'unavailable' || err.code === 'timeout')) {
     return { text: `:warning: ${userMessage(err)}. Nothing was queued or changed; try again in a moment.` };
   }
@@ -87,7 +95,8 @@ export function registerCommand(app: App, deps: CommandDeps): void {
         case 'cancel': answers = [await deps.service.cancel({ userId: command.user_id, operationId: cmd.operationId })]; break;
         default: answers = await deps.service.request({ userId: command.user_id, channelId: command.channel_id, command: cmd }); break;
       }
-    } catch (err) {
+    } catch (failure) {
+      const err = redisUnavailableAsError(failure);
       outcome = isRunnerOpsError(err) ? err.code : 'error';
       log.warn({ err: userMessage(err), code: isRunnerOpsError(err) ? err.code : undefined }, 'command failed');
       answers = [failureAnswer(err)];
