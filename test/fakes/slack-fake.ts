@@ -72,6 +72,8 @@ export class SlackFake {
   readonly uploads: SlackUpload[] = [];
   /** Files shared by files.completeUploadExternal, in order. */
   readonly files: SlackFile[] = [];
+  /** Calls answered 429 by `rateLimit` (not in `calls`), in order. */
+  readonly rateLimited: { method: string; at: number; channel: string | undefined }[] = [];
   /** Members of each user group, for usergroups.users.list. */
   readonly userGroups = new Map<string, string[]>();
   private server: Server | undefined;
@@ -109,9 +111,12 @@ export class SlackFake {
   /** Back to the default answer for one method. */
   off(method: string): void { this.handlers.delete(method); }
 
-  /** The next `times` calls of `method` answer HTTP 429 with `Retry-After: retryAfterSeconds`. */
-  rateLimit(method: string, times: number, retryAfterSeconds = 1): void {
-    this.limited.set(method, { remaining: times, retryAfter: retryAfterSeconds });
+  /**
+   * The next `times` calls of `method` answer HTTP 429 with `Retry-After: retryAfterSeconds`;
+   * with `channel`, only calls for that channel (others in the meantime are answered as usual).
+   */
+  rateLimit(method: string, times: number, retryAfterSeconds = 1, channel?: string): void {
+    this.limited.set(channel === undefined ? method : `${method}\u0000${channel}`, { remaining: times, retryAfter: retryAfterSeconds });
   }
 
   callsOf(method: string): SlackCall[] { return this.calls.filter((c) => c.method === method); }
@@ -162,13 +167,15 @@ export class SlackFake {
       return;
     }
     const method = url.replace(/^\/api\//, '').split('?')[0] ?? '';
-    const limit = this.limited.get(method);
+    const args = parseArgs(req.headers['content-type'], raw);
+    const inChannel = this.limited.get(`${method}\u0000${String(args.channel ?? args.channel_id ?? '')}`);
+    const limit = inChannel !== undefined && inChannel.remaining > 0 ? inChannel : this.limited.get(method);
     if (limit !== undefined && limit.remaining > 0) {
       limit.remaining -= 1;
+      this.rateLimited.push({ method, at: Date.now(), channel: typeof args.channel === 'string' ? args.channel : undefined });
       send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(limit.retryAfter) });
       return;
     }
-    const args = parseArgs(req.headers['content-type'], raw);
     this.calls.push({ method, args, at: Date.now() });
     this.notify();
     const handler = this.handlers.get(method);

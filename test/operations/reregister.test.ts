@@ -101,6 +101,17 @@ describe('reregister', () => {
     expect(m.gitlab.created).toHaveLength(1);
   });
 
+  it('an old runner that cannot be deleted is named in the thread; the new one keeps serving', async () => {
+    const { runner } = serving();
+    m.gitlab.failNext('DELETE', new RegExp(`^/runners/${runner.id}$`), 403);
+    const id = await m.request('reregister stage');
+    const outcome = await m.outcome(id);
+    expect(outcome).toMatch(new RegExp(`Failed.*could not delete runner #${runner.id} \\(GitLab: could not delete runner ${runner.id}: access denied \\(403\\)`));
+    expect(m.gitlab.created[0]?.status).toBe('online');
+    expect(m.aws.parameterValue(PARAM)).toBe(m.gitlab.created[0]?.token);
+    expect(m.thread(id).join('\n')).toContain('The new runner is online and serving');
+  });
+
   it('reads a paginated runner list completely: every old runner on the manager is deleted', async () => {
     const { mgr } = serving();
     const old = Array.from({ length: 130 }, (_, i) => m.gitlab.addRunner(`stage runner [runner-ops:stage manager:${mgr.id}]`, i % 2 === 0 ? 'online' : 'offline'));

@@ -8,7 +8,7 @@ import { type CommandResult, commandFailed, runScript } from '../../adapters/aws
 import { renderFleet, type RenderedFleet } from '../../fleet/render';
 import type { ManagerPhaseName } from '../../fleet/manager-phases';
 import { readManagerResult } from '../../fleet/summary';
-import { userMessage } from '../../domain/errors';
+import { RunnerOpsError, userMessage } from '../../domain/errors';
 import type { CleanupContext, OperationContext, StepContext } from '../framework/types';
 import { awsFor, type ManagerOpsDeps } from './deps';
 import { commandSaved, json, read, type CommandSaved } from './state';
@@ -63,7 +63,7 @@ export function renderFor(deps: ManagerOpsDeps, ctx: Pick<OperationContext, 'env
 /** One bootstrap phase on `instanceId`; returns whether it changed anything. */
 export async function runPhase(deps: ManagerOpsDeps, ctx: StepContext, instanceId: string, name: ManagerPhaseName): Promise<{ changed: boolean; restarted: boolean }> {
   const phase = renderFor(deps, ctx).managerPhases.find((p) => p.name === name);
-  if (phase === undefined) throw new Error(`no bootstrap phase ${name}`);
+  if (phase === undefined) throw new RunnerOpsError('internal', `no bootstrap phase ${name}`);
   const result = await runOnManagerOrFail(deps, ctx, { instanceId, script: phase.script, what: `bootstrap phase ${name}`, executionTimeoutSeconds: deps.timings.phaseSeconds[name] });
   const summary = readManagerResult(result.stdout);
   return { changed: summary.changed, restarted: summary.manager?.restarted === true };

@@ -8,6 +8,7 @@
  * back into the parameter (its previous version), config.toml is rendered from it again when it
  * had already been changed, the new runner is deleted; the old runner kept serving throughout.
  */
+import { RunnerOpsError } from '../../domain/errors';
 import type { OperationDefinition, StepContext } from '../framework/types';
 import { renderFor, rerenderConfig, runPhase } from './commands';
 import type { ManagerOpsDeps } from './deps';
@@ -33,7 +34,7 @@ export function reregisterOperation(deps: ManagerOpsDeps): OperationDefinition {
       const mgr = manager(ctx);
       const old = inspected(ctx).runners.filter((r) => r.managerId === mgr || r.managerId === null).map((r) => r.id).filter((id) => id !== runnerId);
       const r = await deleteRunners(deps, ctx, (x) => x.id !== runnerId && old.includes(x.id));
-      if (r.failed.length > 0) throw new Error(`could not delete ${r.failed.join(', ')}`);
+      if (r.failed.length > 0) throw new RunnerOpsError('external', `could not delete ${r.failed.join(', ')}`);
       return json({ deleted: r.deleted });
     } },
   ];

@@ -8,7 +8,7 @@
  * put back in the parameter; the old manager never stopped serving. Failure after the switch: the
  * new manager serves; the thread lists exactly what of the old one remains.
  */
-import { userMessage } from '../../domain/errors';
+import { RunnerOpsError, userMessage } from '../../domain/errors';
 import type { CleanupContext, OperationDefinition, StepContext } from '../framework/types';
 import { renderFor } from './commands';
 import type { ManagerOpsDeps } from './deps';
@@ -41,20 +41,20 @@ export function rotateOperation(deps: ManagerOpsDeps): OperationDefinition {
     { name: 'workers-old', label: 'Remove the old manager\'s workers', run: async (ctx: StepContext) => {
       const r = await removeWorkers(deps, ctx, oldManager(ctx));
       if (r.lines.length > 0) await ctx.note(r.lines.join('\n'));
-      if (r.remaining.length > 0) throw new Error(`could not remove: ${r.remaining.join(', ')}`);
+      if (r.remaining.length > 0) throw new RunnerOpsError('external', `could not remove: ${r.remaining.join(', ')}`);
     } },
     { name: 'runners-old', label: 'Delete the old runner in GitLab', run: async (ctx: StepContext) => {
       const old = oldManager(ctx);
       const { runnerId } = theRunner(ctx);
       const r = await deleteRunners(deps, ctx, (x) => x.id !== runnerId && (x.managerId === old || x.managerId === undefined));
       if (r.deleted.length > 0) await ctx.note(`Deleted runner(s) ${r.deleted.map((i) => `#${i}`).join(', ')}.`);
-      if (r.failed.length > 0) throw new Error(`could not delete ${r.failed.join(', ')}`);
+      if (r.failed.length > 0) throw new RunnerOpsError('external', `could not delete ${r.failed.join(', ')}`);
       return json({ deleted: r.deleted });
     } },
     { name: 'keypair-old', label: 'Delete the old key pair', run: async (ctx: StepContext) => { await ctx.note(await deleteManagerKeyPair(deps, ctx, oldManager(ctx))); } },
     { name: 'terminate-old', label: 'Terminate the old manager', run: async (ctx: StepContext) => {
       const r = await terminateManagers(deps, ctx, [oldManager(ctx)]);
-      if (r.remaining.length > 0) throw new Error(`could not terminate ${r.remaining.join(', ')}`);
+      if (r.remaining.length > 0) throw new RunnerOpsError('external', `could not terminate ${r.remaining.join(', ')}`);
     } },
   ];
   return {
