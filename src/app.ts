@@ -6,6 +6,7 @@
  * queue for any replica), closes workers, then connections.
  */
 import { Gitlab } from '@gitbeaker/rest';
+import { isValidSlackRequest } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Env } from './config/env';
 import type { FleetConfig } from './config/fleet-schema';
@@ -146,6 +147,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
   const http = createHttpServer({
     port: env.PORT,
     ...(slack.httpListener === undefined ? {} : { slack: slack.httpListener }),
+    ...(env.SLACK_SIGNING_SECRET === undefined ? {} : { isSigned: signedBy(env.SLACK_SIGNING_SECRET) }),
     registry: metrics.registry,
     health: async (): Promise<HealthResult> => {
       try {
@@ -194,6 +196,16 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     return stopping;
   };
   return { port, registry, stop };
+}
+
+/** Bolt's own signature check, for the bodies our HTTP server answers itself. */
+function signedBy(signingSecret: string) {
+  return (req: import('node:http').IncomingMessage, body: Buffer): boolean => {
+    const signature = req.headers['x-slack-signature'];
+    const timestamp = Number(req.headers['x-slack-request-timestamp']);
+    if (typeof signature !== 'string' || !Number.isFinite(timestamp)) return false;
+    return isValidSlackRequest({ signingSecret, body: body.toString('utf8'), headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': timestamp } });
+  };
 }
 
 async function waitForRedis(redis: import('ioredis').Redis, log: Logger, timeoutMs = 30_000): Promise<void> {

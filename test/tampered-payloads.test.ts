@@ -187,11 +187,15 @@ describe('tampered interactive payloads', () => {
     expect((await fetch(`http://127.0.0.1:${h.bot.port}/healthz`)).status).toBe(200);
   });
 
-  it('answers 400 to a JSON body that is not an object, signed or not', async () => {
+  it('answers 400 to a signed JSON body that is not an object, 401 to an unsigned one', async () => {
     const timestamp = Math.floor(Date.now() / 1000);
     for (const body of ['null', '[]', '7']) {
-      const res = await fetch(h.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': sign(SIGNING_SECRET, timestamp, body) }, body });
-      expect(res.status).toBe(400);
+      const signed = await fetch(h.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': sign(SIGNING_SECRET, timestamp, body) }, body });
+      expect(signed.status).toBe(400);
+      const forged = await fetch(h.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': sign('not-the-secret', timestamp, body) }, body });
+      expect(forged.status).toBe(401);
+      const bare = await fetch(h.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(bare.status).toBe(401);
     }
   });
 

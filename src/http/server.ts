@@ -14,8 +14,9 @@
  *
  * A body that parses, the way Bolt parses it, to JSON that is not an object (`payload=null`, a JSON
  * body `42`) is answered 400 here: Bolt 5 dereferences the parsed body outside its error handling,
- * so a signed `payload=null` made it throw from a floating promise and ended the process. (Bodies
- * that do not parse at all are left to Bolt: 401 unless signed, then 400.)
+ * so a signed `payload=null` made it throw from a floating promise and ended the process. An unsigned
+ * one still gets 401 (`isSigned`). (Bodies that do not parse at all are left to Bolt: 401 unless
+ * signed, then 400.)
  *
  * Every answer sent without reading the whole body (413, 401 for a future timestamp, 404, 405)
  * carries `Connection: close`; the rest of the body is then discarded for a bounded time and
@@ -46,6 +47,12 @@ export interface HttpServerOptions {
   now?: () => number;
   /** Largest accepted body of `POST /slack/events` (default MAX_BODY_BYTES). */
   maxBodyBytes?: number;
+  /**
+   * Whether a request carries a valid Slack signature (HTTP mode). Used only for bodies this server
+   * answers itself (JSON that is not an object), so that an unsigned one still gets 401 (CONTRACT
+   * §3) and only a signed one gets 400.
+   */
+  isSigned?: (req: IncomingMessage, body: Buffer) => boolean;
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'application/json'): void {
@@ -167,7 +174,8 @@ export function createHttpServer(opts: HttpServerOptions): { server: Server; lis
       if (futureTimestamp(req, now())) { refuse(req, res, 401, ''); return; }
       void readBody(req, maxBody).then((read) => {
         if (read.ok && parsesToNonObject(read.body, req.headers['content-type'])) {
-          send(res, 400, JSON.stringify({ error: 'the body is not a Slack payload' }));
+          if (opts.isSigned !== undefined && !opts.isSigned(req, read.body)) send(res, 401, '');
+          else send(res, 400, JSON.stringify({ error: 'the body is not a Slack payload' }));
         } else if (read.ok) {
           // Bolt's HTTPReceiver uses a Buffer in `rawBody` as the body (its BufferedIncomingMessage).
           slack(Object.assign(req, { rawBody: read.body }), res);
