@@ -31,6 +31,7 @@ import type { LoadResult, LoadSpec } from './load-worker';
 import { benchQueue } from './queue-bench';
 import { benchSsmPolling } from './ssm-bench';
 import { benchAlerts } from './alerts-bench';
+import { awsCallsRows, benchAwsCalls } from './aws-calls-bench';
 import { round, summarize, type Summary } from './stats';
 
 const SIGNING_SECRET = 'bench-signing-secret';
@@ -221,6 +222,8 @@ async function main(): Promise<void> {
     const qRunner = await benchQueue({ redisUrl: REDIS_URL, prefix: `${base}:qrun`, fleet, log, mode: 'runner', warmup: QUEUE_WARMUP, count: QUEUE_COUNT });
     process.stderr.write('bench: SSM polling, one 90 s command on a simulated clock…\n');
     const ssmPolling = await benchSsmPolling();
+    process.stderr.write('bench: AWS calls per operation, bootstrap → rotate → reregister → verify-ecr → destroy on a simulated clock…\n');
+    const awsCalls = await benchAwsCalls();
     process.stderr.write('bench: Spot alerts, message receivable → Slack post…\n');
     const alerts = await benchAlerts({ redisUrl: REDIS_URL, prefix: `${base}:alerts` });
     const rssAfterLoad = rssMiB();
@@ -256,6 +259,7 @@ async function main(): Promise<void> {
         runnerFirstStep: { fromCall: summarize(qRunner.fromCall), fromReturn: summarize(qRunner.fromReturn), enqueueCall: summarize(qRunner.enqueueMs) },
       },
       ssmPolling: { note: 'simulated clock + aws-sdk-client-mock: agent Online after 20 s (waitForSsmOnline), then runScript with a command that runs 90 s', ...ssmPolling },
+      awsCallsPerOperation: awsCalls,
       spotAlertsMs: { note: 'SendMessage into the local SQS (real SQSClient, long poll) → root chat.postMessage at the Slack fake; single: one at a time, pacer off; burstPaced: 10 at once into one channel, 1 msg/s pacer; storm: 50 interruptions at once, production timings', ...alerts },
       startBotMs,
       rssMiB: { atLaunch: rssAtLaunch, idleAfterStartup: rssIdle, afterLoad: rssAfterLoad },
@@ -292,6 +296,8 @@ async function main(): Promise<void> {
     rows.push(qRow('runner step 1 start, from enqueue call', results.enqueueToStartMs.runnerFirstStep.fromCall));
     rows.push('');
     rows.push(`SSM polling (simulated): ${ssmPolling.commandSeconds} s command seen ${ssmPolling.detectedAfterSeconds} s after its end; calls: GetCommandInvocation ${ssmPolling.getCommandInvocationCalls}, DescribeInstanceInformation ${ssmPolling.describeInstanceInformationCalls}, SendCommand ${ssmPolling.sendCommandCalls}`);
+    rows.push('');
+    rows.push(...awsCallsRows(awsCalls));
     rows.push('');
     rows.push('Spot alert: message receivable → Slack post (ms)');
     rows.push('                                          p50       p99       max');
