@@ -3,16 +3,16 @@
  * a payload that does not parse (or names something that is not an operation id) is refused
  * without side effects.
  */
-import type { App, BlockAction, RespondFn } from '@slack/bolt';
+import type { App, BlockAction } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { environmentName } from '../../../config/grammar';
 import { userMessage } from '../../../domain/errors';
 import { isOperationId } from '../../../domain/operation-id';
 import type { OperationService } from '../../../operations/service';
 import { REMOVE_STALE_ACTION_ID } from '../../../operations/status/render';
 import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from '../root-message';
 import { failureAnswer } from './command';
+import { ephemeral, registerEnvironmentButton } from './environment-button';
 
 const APPROVE_ACTION = APPROVE_ACTION_ID;
 const REJECT_ACTION = REJECT_ACTION_ID;
@@ -27,17 +27,6 @@ const decisionPayload = z.object({
 });
 
 /** `runner_remove_stale` (under a status answer): the value is the environment name. */
-const removeStalePayload = z.object({
-  user: z.object({ id: z.string().regex(/^[UW][A-Z0-9]+$/) }),
-  actions: z.array(z.object({ action_id: z.literal(REMOVE_STALE_ACTION_ID), value: environmentName })).min(1),
-  channel: z.object({ id: z.string().min(1) }).optional(),
-  container: z.object({ channel_id: z.string().min(1).optional() }).optional(),
-});
-
-async function ephemeral(respond: RespondFn, text: string): Promise<void> {
-  await respond({ response_type: 'ephemeral', replace_original: false, text });
-}
-
 export function registerActions(app: App, deps: { service: OperationService; log: Logger }): void {
   app.action<BlockAction>(new RegExp(`^(${APPROVE_ACTION}|${REJECT_ACTION})$`), async ({ ack, body, respond }) => {
     await ack();
@@ -62,25 +51,8 @@ export function registerActions(app: App, deps: { service: OperationService; log
     }
   });
 
-  // Starts the stale-runner clean-up under the environment's normal rules (operators, approval,
-  // thread root, queue): the service applies them exactly as for a typed request.
-  app.action<BlockAction>(REMOVE_STALE_ACTION_ID, async ({ ack, body, respond }) => {
-    await ack();
-    const parsed = removeStalePayload.safeParse(body);
-    const action = parsed.success ? parsed.data.actions[0] : undefined;
-    const channelId = parsed.success ? parsed.data.channel?.id ?? parsed.data.container?.channel_id : undefined;
-    if (!parsed.success || action === undefined || channelId === undefined) {
-      await ephemeral(respond, 'That button does not name an environment; nothing was requested.');
-      return;
-    }
-    try {
-      const answers = await deps.service.requestFromButton({ userId: parsed.data.user.id, channelId, verb: 'remove-stale', env: action.value });
-      for (const answer of answers) await ephemeral(respond, answer.text);
-    } catch (err) {
-      deps.log.warn({ err: userMessage(err), env: action.value }, 'stale-runner clean-up request failed');
-      await ephemeral(respond, failureAnswer(err).text);
-    }
-  });
+  // Starts the stale-runner clean-up under the environment's normal rules.
+  registerEnvironmentButton(app, REMOVE_STALE_ACTION_ID, 'remove-stale', deps);
 
   for (const id of NOT_YET) {
     app.action<BlockAction>(id, async ({ ack, respond }) => {

@@ -9,26 +9,18 @@
  * - `runner_retry_job` (value: `<projectId>:<jobId>`): retries the job through the GitLab API with
  *   the bot's token.
  */
-import type { App, BlockAction, RespondFn } from '@slack/bolt';
+import type { App, BlockAction } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Alerts } from '../../../alerts';
 import { ACK_ALERT_ACTION_ID, ROTATE_MANAGER_ACTION_ID } from '../../../alerts/render';
 import { RETRY_JOB_ACTION_ID, parseJobValue } from '../../../alerts/render-jobs';
-import { environmentName } from '../../../config/grammar';
-import { userMessage } from '../../../domain/errors';
 import type { OperationService } from '../../../operations/service';
 import { failureAnswer } from './command';
+import { ephemeral, registerEnvironmentButton, slackUser as user } from './environment-button';
 
 export { ACK_ALERT_ACTION_ID, RETRY_JOB_ACTION_ID, ROTATE_MANAGER_ACTION_ID };
 
-const user = z.object({ id: z.string().regex(/^[UW][A-Z0-9]+$/) });
-const where = {
-  channel: z.object({ id: z.string().min(1) }).optional(),
-  container: z.object({ channel_id: z.string().min(1).optional() }).optional(),
-};
-
-const rotatePayload = z.object({ user, actions: z.array(z.object({ action_id: z.literal(ROTATE_MANAGER_ACTION_ID), value: environmentName })).min(1), ...where });
 const ackPayload = z.object({ user, actions: z.array(z.object({ action_id: z.literal(ACK_ALERT_ACTION_ID), value: z.string().regex(/^i-[0-9a-f]{8,17}$/) })).min(1) });
 const retryPayload = z.object({ user, actions: z.array(z.object({ action_id: z.literal(RETRY_JOB_ACTION_ID), value: z.string().max(40) })).min(1) });
 
@@ -38,28 +30,8 @@ export interface AlertActionDeps {
   log: Logger;
 }
 
-async function ephemeral(respond: RespondFn, text: string): Promise<void> {
-  await respond({ response_type: 'ephemeral', replace_original: false, text });
-}
-
 export function registerAlertActions(app: App, deps: AlertActionDeps): void {
-  app.action<BlockAction>(ROTATE_MANAGER_ACTION_ID, async ({ ack, body, respond }) => {
-    await ack();
-    const parsed = rotatePayload.safeParse(body);
-    const action = parsed.success ? parsed.data.actions[0] : undefined;
-    const channelId = parsed.success ? parsed.data.channel?.id ?? parsed.data.container?.channel_id : undefined;
-    if (!parsed.success || action === undefined || channelId === undefined) {
-      await ephemeral(respond, 'That button does not name an environment; nothing was requested.');
-      return;
-    }
-    try {
-      const answers = await deps.service.requestFromButton({ userId: parsed.data.user.id, channelId, verb: 'rotate', env: action.value });
-      for (const answer of answers) await ephemeral(respond, answer.text);
-    } catch (err) {
-      deps.log.warn({ err: userMessage(err), env: action.value }, 'rotate request from an alert failed');
-      await ephemeral(respond, failureAnswer(err).text);
-    }
-  });
+  registerEnvironmentButton(app, ROTATE_MANAGER_ACTION_ID, 'rotate', deps);
 
   app.action<BlockAction>(ACK_ALERT_ACTION_ID, async ({ ack, body, respond }) => {
     await ack();
