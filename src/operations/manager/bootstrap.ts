@@ -13,12 +13,11 @@ import type { Json, OperationDefinition } from '../framework/types';
 import { renderFor, rerenderConfig } from './commands';
 import { describeTokenParameter } from '../../adapters/aws/token-parameter';
 import { awsFor } from './deps';
-import type { CleanupContext } from '../framework/types';
 import type { ManagerOpsDeps } from './deps';
 import { inspectEnvironment, inspectStep } from './inspect';
 import { bootstrapDetails, bullets, existing, launchLine, versionsLine } from './plan-text';
 import { launchedManager, launchStep, phaseSteps, ssmOnlineStep } from './provision';
-import { runnerOnlineStep, runnerStep, undoRunner } from './runner-steps';
+import { runnerOnlineStep, runnerStep, undoRunner, usableRunner } from './runner-steps';
 import { removeLaunchedManagers } from './teardown';
 import { cleanupContext, reportCleanup } from './cleanup';
 
@@ -37,7 +36,7 @@ export function bootstrapOperation(deps: ManagerOpsDeps): OperationDefinition {
     async plan(input) {
       const fleet = renderFor(deps, input);
       const info = await inspectEnvironment(deps, input);
-      const usable = info.parameterVersion !== null && info.runners.some((r) => (r.managerId === info.managerId || r.managerId === null) && r.status !== 'stale');
+      const usable = usableRunner(info, info.managerId) !== undefined;
       const lines = [
         info.managerId === null ? launchLine(input.env, info.generation + 1) : `Configure the existing manager \`${info.managerId}\` through SSM Run Command.`,
         usable ? 'Keep the existing runner and its token.' : `Create a ${input.env.gitlab.runnerType} runner in GitLab (tags ${input.env.gitlab.tags.map((t) => `\`${t}\``).join(', ') || 'none'}) and store its token in \`${input.env.gitlab.tokenParameter}\` (SecureString).`,
@@ -52,9 +51,10 @@ export function bootstrapOperation(deps: ManagerOpsDeps): OperationDefinition {
       // A manager that existed before keeps serving: if this operation gave it a new runner's token
       // (the runner phase started) and that runner is gone again, render config.toml from the
       // restored parameter.
+      // (The runner step saves state only when it creates a runner.)
       const kept = launchResult.safeParse(ctx.results.launch);
-      const createdRunner = ctx.saved.runner !== undefined && !(runnerResult.safeParse(ctx.results.runner).data?.created === false);
-      if (kept.success && !kept.data.launched && createdRunner && ctx.saved['phase-runner'] !== undefined && (await describeParameter(deps, ctx)).exists) {
+      if (kept.success && !kept.data.launched && ctx.saved.runner !== undefined && ctx.saved['phase-runner'] !== undefined
+        && (await describeTokenParameter(awsFor(deps, ctx).ssm, ctx.env.gitlab.tokenParameter)).exists) {
         lines.push(await rerenderConfig(deps, ctx, kept.data.instanceId));
       }
       await reportCleanup(ctx, lines, 'The environment is as it was before this operation.');
@@ -80,8 +80,4 @@ function bootstrapSummary(results: Readonly<Record<string, Json>>): string {
     runner.success && runner.data.created ? `created runner #${runnerId}` : `kept runner #${runnerId}`,
   ];
   return `Bootstrapped: ${what.join(', ')}; the runner is online in GitLab.`;
-}
-
-function describeParameter(deps: ManagerOpsDeps, ctx: CleanupContext) {
-  return describeTokenParameter(awsFor(deps, ctx).ssm, ctx.env.gitlab.tokenParameter);
 }

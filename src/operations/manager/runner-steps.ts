@@ -13,7 +13,7 @@ import { userMessage } from '../../domain/errors';
 import type { CleanupContext, OperationContext, StepContext, StepDefinition } from '../framework/types';
 import { awsFor, finalWait, gitlabOf, gitlabRetry, type ManagerOpsDeps, pacing } from './deps';
 import { inspected, resultOf } from './inspect';
-import { json, read, runnerResult, runnerSaved, type RunnerResult } from './state';
+import { json, read, runnerResult, runnerSaved, type InspectResult, type RunnerResult } from './state';
 
 export type RunnerMode = 'reuse-if-present' | 'always-new';
 
@@ -43,8 +43,7 @@ export function runnerStep(deps: ManagerOpsDeps, mode: RunnerMode, target: (ctx:
       }
       if (mode === 'reuse-if-present' && saved === undefined) {
         const info = inspected(ctx);
-        const usable = info.parameterVersion === null ? undefined
-          : info.runners.find((r) => (r.managerId === managerId || r.managerId === null) && r.status !== 'stale');
+        const usable = usableRunner(info, managerId);
         if (usable !== undefined) {
           return json({ runnerId: usable.id, created: false, previousVersion: info.parameterVersion, newVersion: null, parameterCreated: false });
         }
@@ -64,6 +63,15 @@ export function runnerStep(deps: ManagerOpsDeps, mode: RunnerMode, target: (ctx:
       return json({ ...state, created: true });
     },
   };
+}
+
+/**
+ * The runner bootstrap keeps: the token parameter exists and GitLab has a runner for this manager
+ * (or an unmarked legacy one) that is not stale. Undefined means a new runner is needed.
+ */
+export function usableRunner(info: InspectResult, managerId: string | null): InspectResult['runners'][number] | undefined {
+  if (info.parameterVersion === null) return undefined;
+  return info.runners.find((r) => (r.managerId === managerId || r.managerId === null) && r.status !== 'stale');
 }
 
 export function theRunner(ctx: Pick<OperationContext, 'results'>): RunnerResult {
