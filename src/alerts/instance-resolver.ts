@@ -14,10 +14,9 @@
  *   foreign. One tagged with an environment the fleet file does not know is reported as such (its
  *   alerts go to `alerts.channel`).
  */
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { AwsClientFactory } from '../adapters/aws/clients';
-import { toInstance, type Instance } from '../adapters/aws/ec2-instances';
-import { fromAwsError } from '../adapters/aws/errors';
+import { findInstancesById, type Instance } from '../adapters/aws/ec2-instances';
 import { MANAGED_BY_VALUE, TAG } from '../adapters/aws/tags';
 import type { EnvironmentConfig, FleetConfig } from '../config/fleet-schema';
 import type { SpotEvent } from './events';
@@ -59,28 +58,6 @@ export function accountOfRole(roleArn: string | undefined): string | undefined {
 interface Group { key: string; region: string; roleArn: string | undefined; ec2: EC2Client; exact: boolean }
 
 interface Waiter { resolve: (i: Instance | undefined) => void; reject: (e: unknown) => void }
-
-/** Instances by id through an `instance-id` filter: unknown ids are left out, not an error. */
-export async function describeInstancesById(ec2: EC2Client, ids: readonly string[]): Promise<Instance[]> {
-  const out: Instance[] = [];
-  let nextToken: string | undefined;
-  do {
-    let page;
-    try {
-      page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [...ids] }], NextToken: nextToken }));
-    } catch (err) {
-      throw fromAwsError(err, 'EC2', 'DescribeInstances');
-    }
-    for (const r of page.Reservations ?? []) {
-      for (const i of r.Instances ?? []) {
-        const mapped = toInstance(i);
-        if (mapped !== undefined) out.push(mapped);
-      }
-    }
-    nextToken = page.NextToken;
-  } while (nextToken !== undefined && nextToken !== '');
-  return out;
-}
 
 function toAlertInstance(i: Instance): AlertInstance {
   return {
@@ -160,7 +137,7 @@ export class InstanceResolver {
     for (let i = 0; i < ids.length; i += MAX_IDS_PER_CALL) {
       const chunk = ids.slice(i, i + MAX_IDS_PER_CALL);
       try {
-        const found = new Map((await describeInstancesById(batch.group.ec2, chunk)).map((x) => [x.id, x]));
+        const found = new Map((await findInstancesById(batch.group.ec2, chunk)).map((x) => [x.id, x]));
         for (const id of chunk) {
           const value = found.get(id);
           this.remember(`${key}|${id}`, value);

@@ -10,13 +10,9 @@
  * Idempotency contract: every function here may be repeated (a resumed step does): an instance
  * that is already terminated or unknown, or a key pair that is already gone, counts as done.
  */
-import {
-  DeleteKeyPairCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, TerminateInstancesCommand,
-  type EC2Client, type Instance as SdkInstance,
-} from '@aws-sdk/client-ec2';
-import { abortError } from '../../domain/clock';
+import { DeleteKeyPairCommand, DescribeKeyPairsCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { pollUntil } from '../../domain/poll';
-import { listInstances, toInstance, type AwsCallOptions, type Instance, type InstanceState } from './ec2-instances';
+import { findInstancesById, listInstances, type AwsCallOptions, type Instance, type InstanceState } from './ec2-instances';
 import { awsErrorCode, fromAwsError } from './errors';
 import type { WaitOptions } from './launcher';
 import { MANAGED_BY_VALUE, TAG, tagFilter, tagMap } from './tags';
@@ -41,28 +37,8 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/**
- * Instances by id through the `instance-id` filter: unlike `InstanceIds`, unknown ids are simply
- * absent from the answer instead of failing the whole call.
- */
 async function describeByIds(ec2: EC2Client, ids: readonly string[], opts: AwsCallOptions): Promise<Map<string, Instance>> {
-  const found = new Map<string, Instance>();
-  for (const batch of chunks(ids, BATCH)) {
-    let nextToken: string | undefined;
-    do {
-      let page;
-      try {
-        page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: batch }], NextToken: nextToken }), { abortSignal: opts.abortSignal });
-      } catch (err) {
-        if (opts.abortSignal?.aborted === true) throw abortError(opts.abortSignal);
-        throw fromAwsError(err, 'EC2', 'DescribeInstances');
-      }
-      const sdk: SdkInstance[] = page.Reservations?.flatMap((r) => r.Instances ?? []) ?? [];
-      for (const i of sdk.map(toInstance)) if (i !== undefined) found.set(i.id, i);
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined && nextToken !== '');
-  }
-  return found;
+  return new Map((await findInstancesById(ec2, ids, opts)).map((i) => [i.id, i]));
 }
 
 async function sendTerminate(ec2: EC2Client, ids: string[], opts: AwsCallOptions): Promise<void> {

@@ -3,6 +3,7 @@
  * `Instance` shape is mapped to the domain `Instance` in `toInstance` and nowhere else.
  */
 import { DescribeInstancesCommand, type DescribeInstancesCommandInput, type EC2Client, type Filter, type Instance as SdkInstance } from '@aws-sdk/client-ec2';
+import { abortError } from '../../domain/clock';
 import { fromAwsError } from './errors';
 import { TAG, isInstanceRole, parseGeneration, tagFilter, tagMap, type InstanceRole } from './tags';
 
@@ -70,6 +71,7 @@ async function describeAll(ec2: EC2Client, input: DescribeInstancesCommandInput,
     try {
       page = await ec2.send(new DescribeInstancesCommand({ ...input, NextToken: nextToken }), { abortSignal: opts.abortSignal });
     } catch (err) {
+      if (opts.abortSignal?.aborted === true) throw abortError(opts.abortSignal);
       throw fromAwsError(err, 'EC2', 'DescribeInstances');
     }
     for (const r of page.Reservations ?? []) {
@@ -80,6 +82,22 @@ async function describeAll(ec2: EC2Client, input: DescribeInstancesCommandInput,
     }
     nextToken = page.NextToken;
   } while (nextToken !== undefined && nextToken !== '');
+  return out;
+}
+
+/** How many ids one `instance-id` filter carries. */
+const IDS_PER_CALL = 100;
+
+/**
+ * Instances by id through the `instance-id` filter: unlike `getInstances` (`InstanceIds`), an id
+ * EC2 does not know is simply absent from the answer instead of failing the whole call.
+ */
+export async function findInstancesById(ec2: EC2Client, ids: readonly string[], opts: AwsCallOptions = {}): Promise<Instance[]> {
+  const unique = [...new Set(ids)];
+  const out: Instance[] = [];
+  for (let i = 0; i < unique.length; i += IDS_PER_CALL) {
+    out.push(...await describeAll(ec2, { Filters: [{ Name: 'instance-id', Values: unique.slice(i, i + IDS_PER_CALL) }] }, opts));
+  }
   return out;
 }
 
