@@ -3,15 +3,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const BENCH_FLEET_YAML = `environments:
-  prod:
+/**
+ * One environment section of a fleet file, as the tests and the bench use it (region
+ * eu-central-1, group runners in group 42, one ECR registry). `approval` is the indented
+ * `approval:` block; `extra` is inserted after it.
+ */
+export function fleetEnvBlock(name: string, approval: string, extra = ''): string {
+  return `
+  ${name}:
     region: eu-central-1
-    channel: C0PROD
+    channel: C0${name.toUpperCase()}
     operators: [U0ALICE, U0BOB, U0CAROL]
-    approval:
-      required: true
-      approvers: [U0CAROL]
-      expiresAfterMinutes: 30
+${approval}${extra}
     manager:
       instanceType: t4g.micro
       ami: ami-0123456789abcdef0
@@ -31,12 +34,19 @@ export const BENCH_FLEET_YAML = `environments:
       runnerType: group_type
       groupId: 42
       tags: [docker]
-      description: prod runner
-      tokenParameter: /runner-ops/prod/runner-token
+      description: ${name} runner
+      tokenParameter: /runner-ops/${name}/runner-token
     ecr:
       registries: [123456789012.dkr.ecr.eu-central-1.amazonaws.com]
       verifyImage: 123456789012.dkr.ecr.eu-central-1.amazonaws.com/ci/base:latest
 `;
+}
+
+export const BENCH_FLEET_YAML = `environments:${fleetEnvBlock('prod', `    approval:
+      required: true
+      approvers: [U0CAROL]
+      expiresAfterMinutes: 30
+`)}`;
 
 export function writeBenchFleet(): { path: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'runner-ops-bench-'));

@@ -2,47 +2,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fleetEnvBlock } from '../../bench/fleet';
 import { parseFleet } from '../../src/config/load';
 
-const envBlock = (name: string, approval: string, extra = '') => `
-  ${name}:
-    region: eu-central-1
-    channel: C0${name.toUpperCase()}
-    operators: [U0ALICE, U0BOB, U0CAROL]
-${approval}${extra}
-    manager:
-      instanceType: t4g.micro
-      ami: ami-0123456789abcdef0
-      subnetId: subnet-0aaa
-      securityGroupIds: [sg-0aaa]
-      instanceProfile: gitlab-runner-manager
-    workers:
-      executor: docker+machine
-      instanceTypes: [c8g.medium]
-      ami: ami-0123456789abcdef0
-      vpcId: vpc-0aaa
-      subnetId: subnet-0bbb
-      zone: a
-      securityGroup: gitlab-runner-workers
-      instanceProfile: gitlab-runner-worker
-    gitlab:
-      runnerType: group_type
-      groupId: 42
-      tags: [docker]
-      description: ${name} runner
-      tokenParameter: /runner-ops/${name}/runner-token
-    ecr:
-      registries: [123456789012.dkr.ecr.eu-central-1.amazonaws.com]
-      verifyImage: 123456789012.dkr.ecr.eu-central-1.amazonaws.com/ci/base:latest
-`;
-
 export function testFleetYaml(opts: { expiresAfterMinutes?: number; prodExtra?: string } = {}): string {
-  return `environments:${envBlock('prod', `    approval:
+  return `environments:${fleetEnvBlock('prod', `    approval:
       required: true
       approvers: [U0CAROL]
       approverGroups: [S0SRE]
       expiresAfterMinutes: ${opts.expiresAfterMinutes ?? 30}
-`, opts.prodExtra ?? '')}${envBlock('stage', '    approval: { required: false, approvers: [U0CAROL] }\n')}`;
+`, opts.prodExtra ?? '')}${fleetEnvBlock('stage', '    approval: { required: false, approvers: [U0CAROL] }\n')}`;
 }
 
 const made: string[] = [];
